@@ -1,0 +1,81 @@
+"""Helpers shared by the benches: timing, the human table and the one-line JSON result."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def timed(
+    fn: Callable[[], int | None], *, min_seconds: float = 1.0, warmup: bool = True
+) -> tuple[int, float]:
+    """Call ``fn`` until at least ``min_seconds`` have passed; return ``(operations, seconds)``.
+
+    ``fn`` returns how many operations one call did (None counts as 1), so a batch call can count its items.
+    With ``warmup`` one call runs first, untimed, to fill caches and trigger lazy set-up.
+    """
+    if warmup:
+        fn()
+    ops = 0
+    start = time.perf_counter()
+    while True:
+        done = fn()
+        ops += 1 if done is None else done
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return ops, elapsed
+
+
+def best_rates(
+    measures: dict[str, Callable[[], int | None]], *, rounds: int = 5, seconds_per_round: float = 0.25
+) -> dict[str, float]:
+    """Operations per second of each measure: the best of ``rounds`` interleaved rounds.
+
+    Interleaving puts the subject and its baseline under the same machine conditions (a neighbour's load,
+    the clock speed) and the best round is the one least disturbed, so their ratio is steadier than with
+    one long run of each.
+    """
+    best = dict.fromkeys(measures, 0.0)
+    for fn in measures.values():
+        fn()  # warm-up
+    for _ in range(rounds):
+        for name, fn in measures.items():
+            best[name] = max(best[name], rate(*timed(fn, min_seconds=seconds_per_round, warmup=False)))
+    return best
+
+
+def rate(ops: int, seconds: float) -> float:
+    """Operations per second."""
+    return ops / seconds if seconds > 0 else float("inf")
+
+
+def sig(value: float, digits: int = 4) -> float:
+    """Round to ``digits`` significant digits, for readable figures."""
+    return float(f"{value:.{digits}g}")
+
+
+def print_table(title: str, rows: list[tuple[str, str]]) -> None:
+    """Print a two-column table (figure, value) for people."""
+    table = Table(title=title)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for name, value in rows:
+        table.add_row(name, value)
+    Console(file=sys.stdout).print(table)
+
+
+def emit_json(name: str, figures: dict[str, Any]) -> None:
+    """Print the bench's figures as one JSON line, ``{"bench": name, ...}``; it must be the last line."""
+    sys.stdout.flush()
+    print(json.dumps({"bench": name, **figures}), flush=True)
+
+
+def main(name: str, run: Callable[[], dict[str, Any]]) -> None:
+    """Run one bench from its own ``if __name__ == "__main__"`` block: its table, then the JSON line."""
+    emit_json(name, run())

@@ -1,0 +1,171 @@
+"""create_app(settings): core + enabled modules -> one ASGI app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from toancanh.core import logs
+from toancanh.core.api import auth as auth_api
+from toancanh.core.api import data as data_api
+from toancanh.core.api import events as events_api
+from toancanh.core.api import health as health_api
+from toancanh.core.api import places as places_api
+from toancanh.core.auth import permissions
+from toancanh.core.bus import create_bus
+from toancanh.core.db import Database
+from toancanh.core.errors import AppError, error_body
+from toancanh.core.files import BlobStore
+from toancanh.core.middleware import RequestMiddleware
+from toancanh.core.modules import Module
+from toancanh.core.outbox import Relay
+from toancanh.core.workflow import WorkflowEngine
+from toancanh.core.worktime import WorkCalendar
+from toancanh.settings import Settings
+
+log = logging.getLogger("toancanh.app")
+
+_HTTP_CODES = {
+    400: ("bad_request", "Yêu cầu không hợp lệ"),
+    401: ("unauthorized", "Cần đăng nhập"),
+    403: ("forbidden", "Không có quyền"),
+    404: ("not_found", "Không tìm thấy"),
+    405: ("method_not_allowed", "Phương thức không được hỗ trợ"),
+    406: ("not_acceptable", "Không chấp nhận được"),
+    413: ("payload_too_large", "Dữ liệu gửi lên quá lớn"),
+    415: ("unsupported_media_type", "Kiểu dữ liệu không được hỗ trợ"),
+    429: ("too_many_requests", "Quá nhiều yêu cầu"),
+}
+
+
+def load_modules(names: list[str]) -> list[Module]:
+    """Import `toancanh.modules.<name>` for each enabled module and return their `module` objects."""
+    found = []
+    for name in names:
+        mod = importlib.import_module(f"toancanh.modules.{name}")
+        module = getattr(mod, "module", None)
+        if not isinstance(module, Module):
+            raise RuntimeError(f"toancanh.modules.{name} does not expose `module = Module(...)`")
+        found.append(module)
+    return found
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(_: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        body = error_body("validation_error", "Dữ liệu không hợp lệ", "Invalid input", details)
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, vi = _HTTP_CODES.get(exc.status_code, ("http_error", "Lỗi yêu cầu"))
+        en = exc.detail if isinstance(exc.detail, str) else code
+        return JSONResponse(error_body(code, vi, en), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        body = error_body("internal_error", "Lỗi hệ thống, đã được ghi lại", "Internal error, logged")
+        return JSONResponse(body, status_code=500)
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """Build the ASGI app: core services, core API, the web shell and every enabled module."""
+    settings = settings or Settings()
+    logs.configure(settings.log_level, settings.log_json)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = database or Database(settings.resolved_database_url)
+    modules = load_modules(settings.modules)
+    for m in modules:
+        permissions.register(m.permissions)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        bus = app.state.bus
+        await bus.start()
+        await app.state.live_hub.start(bus)
+        await app.state.relay.start()
+        for m in modules:
+            for hook in m.on_startup:
+                await hook(app)
+        if settings.simulator:
+            from toancanh.demo import simulator
+
+            spawn(app, simulator.run(app), "demo-simulator")
+        try:
+            yield
+        finally:
+            for m in reversed(modules):
+                for hook in m.on_shutdown:
+                    with contextlib.suppress(Exception):
+                        await hook(app)
+            for task in list(app.state.background):
+                task.cancel()
+            await asyncio.gather(*app.state.background, return_exceptions=True)
+            await app.state.relay.stop()
+            await app.state.live_hub.stop()
+            await bus.close()
+
+    app = FastAPI(
+        title="Toàn Cảnh IOC API",
+        version="0.1.0",
+        description="Trung tâm Điều hành thông minh (Intelligent Operations Center) — API",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.bus = create_bus(settings.bus_url)
+    app.state.relay = Relay(db, app.state.bus, interval_s=settings.relay_interval_s)
+    app.state.live_hub = events_api.LiveHub()
+    app.state.blobs = BlobStore(settings.blob_dir)
+    app.state.metrics = health_api.Metrics()
+    app.state.calendar = WorkCalendar.default()
+    app.state.workflow = WorkflowEngine(app.state.calendar)
+    app.state.modules = modules
+    app.state.background = set()
+    _install_error_handlers(app)
+    for r in (health_api.router, auth_api.router, places_api.router, data_api.router, events_api.router):
+        app.include_router(r)
+    for m in modules:
+        for r in m.routers:
+            app.include_router(r)
+
+    from toancanh import web
+
+    web.install(app, modules)
+    for m in modules:
+        for r in m.web_routers:
+            app.include_router(r, include_in_schema=False)
+    app.add_middleware(RequestMiddleware, max_body=settings.max_body_bytes, metrics=app.state.metrics)
+    return app
+
+
+def spawn(app: Any, coro: Any, name: str) -> asyncio.Task[Any]:
+    """Run a background task tied to the app's lifetime (cancelled at shutdown, errors logged)."""
+    task: asyncio.Task[Any] = asyncio.create_task(coro, name=name)
+    app.state.background.add(task)
+
+    def done(t: asyncio.Task[Any]) -> None:
+        app.state.background.discard(t)
+        if not t.cancelled() and t.exception() is not None:
+            log.error("background task %s failed", name, exc_info=t.exception())
+
+    task.add_done_callback(done)
+    return task

@@ -1,0 +1,231 @@
+"""`toancanh ...`: serve, demo, database, units, users. Modules add their own sub-commands."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from toancanh.settings import Settings
+
+app = typer.Typer(
+    help="Toàn Cảnh — Trung tâm Điều hành thông minh (Intelligent Operations Center)", no_args_is_help=True
+)
+db_app = typer.Typer(help="Cơ sở dữ liệu / database", no_args_is_help=True)
+units_app = typer.Typer(help="Đơn vị hành chính / administrative units", no_args_is_help=True)
+user_app = typer.Typer(help="Người dùng / users", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(units_app, name="units")
+app.add_typer(user_app, name="user")
+console = Console()
+
+
+def _settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)
+
+
+def _database(settings: Settings) -> Any:
+    from toancanh.core.db import Database
+
+    return Database(settings.resolved_database_url)
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]{message}[/red]")
+    raise typer.Exit(2)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Upgrade the database schema (SQLite or PostgreSQL) to the newest revision."""
+    from toancanh.core.migrate import upgrade
+
+    s = _settings()
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(s.resolved_database_url, revision)
+    console.print(f"[green]OK[/green] {s.resolved_database_url.split('@')[-1]} → {revision}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the schema revision of the database."""
+    from toancanh.core.migrate import current
+
+    console.print(current(_settings().resolved_database_url) or "(empty)")
+
+
+@units_app.command("import")
+def units_import(
+    province: Annotated[list[str] | None, typer.Option("--province", "-p", help="Mã tỉnh, e.g. 01")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="All 34 provinces")] = False,
+) -> None:
+    """Load the official 2025 list of provinces and communes (vietnam-provinces)."""
+    from toancanh.core.errors import AppError
+    from toancanh.core.units import import_official_units
+
+    if not province and not all_:
+        _fail("Give --province CODE (repeatable) or --all")
+    db = _database(_settings())
+    try:
+        with db.session() as s:
+            n_prov, n_comm = import_official_units(s, None if all_ else province)
+    except AppError as exc:
+        _fail(f"{exc.message} / {exc.message_en}")
+    console.print(f"[green]OK[/green] {n_prov} tỉnh/thành, {n_comm} xã/phường")
+
+
+@units_app.command("boundaries")
+def units_boundaries(
+    path: Path,
+    code_property: Annotated[str, typer.Option(help="Feature property holding the unit code")] = "code",
+) -> None:
+    """Attach boundaries from a GeoJSON FeatureCollection to units, matched by code."""
+    from toancanh.core.geo import GeoError, shape_from_geojson
+    from toancanh.core.units import Unit
+
+    try:
+        fc = json.loads(path.read_text(encoding="utf-8"))
+        features = fc["features"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        _fail(f"Không đọc được GeoJSON / cannot read GeoJSON: {exc}")
+        return
+    from sqlalchemy import select
+
+    db = _database(_settings())
+    done, missing = 0, []
+    with db.session() as s:
+        for f in features:
+            code = str((f.get("properties") or {}).get(code_property, ""))
+            try:
+                shape = shape_from_geojson(f.get("geometry") or {})
+            except GeoError as exc:
+                _fail(f"{code}: {exc}")
+                return
+            unit = s.scalar(select(Unit).where(Unit.code == code))
+            if unit is None:
+                missing.append(code)
+                continue
+            unit.boundary = f["geometry"]
+            c = shape.centroid
+            unit.lat, unit.lon = c.y, c.x
+            done += 1
+    console.print(
+        f"[green]OK[/green] {done} ranh giới / boundaries; {len(missing)} mã không có / unknown codes"
+    )
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin | leader | operator | agency_staff | viewer | citizen")],
+    unit: Annotated[str | None, typer.Option(help="Mã đơn vị (unit code); omit for every unit")] = None,
+    domain: Annotated[list[str] | None, typer.Option(help="Limit to a domain (repeatable)")] = None,
+    full_name: str = "",
+    password: Annotated[str | None, typer.Option(help="Omit to be asked")] = None,
+) -> None:
+    """Create a user with one grant (role over a unit subtree, optionally limited to domains)."""
+    from toancanh.core.auth.service import create_user
+    from toancanh.core.errors import AppError
+
+    if password is None:
+        password = typer.prompt("Mật khẩu / password", hide_input=True, confirmation_prompt=True)
+    db = _database(_settings())
+    try:
+        with db.session() as s:
+            create_user(s, username, password, role=role, unit_code=unit, domains=domain, full_name=full_name)
+    except AppError as exc:
+        _fail(f"{exc.message} / {exc.message_en}")
+    console.print(f"[green]OK[/green] {username} ({role})")
+
+
+@user_app.command("apikey")
+def user_apikey(username: str, name: str) -> None:
+    """Issue an API key for a (service) user; the key is printed once."""
+    from sqlalchemy import select
+
+    from toancanh.core.auth.models import User
+    from toancanh.core.auth.service import create_api_key
+
+    db = _database(_settings())
+    with db.session() as s:
+        user = s.scalar(select(User).where(User.username == username.lower()))
+        if user is None:
+            _fail("Không có người dùng / no such user")
+            return
+        raw, _ = create_api_key(s, user, name)
+    console.print(raw)
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from toancanh.app import create_app
+    from toancanh.core.migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+) -> None:
+    """Run the IOC web server (upgrades the database first)."""
+    _serve(_settings(), host, port)
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    reset: Annotated[bool, typer.Option("--reset", help="Delete the demo data and start over")] = False,
+    serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server after seeding")] = True,
+) -> None:
+    """Load the Xã Đại Thanh demo (synthetic geography, real codes) and start the IOC with the simulator."""
+    from toancanh.demo.seed import DEMO_PASSWORDS, seed_demo
+
+    os.environ.setdefault("TOANCANH_SIMULATOR", "true")
+    settings = _settings()
+    from toancanh.core.migrate import downgrade, upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if reset:
+        if settings.database_url:
+            downgrade(settings.resolved_database_url, "base")
+        else:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{settings.data_dir / 'toancanh.db'}{suffix}").unlink(missing_ok=True)
+    upgrade(settings.resolved_database_url)
+    db = _database(settings)
+    created = seed_demo(db)
+    console.print(
+        ("[green]Đã tạo dữ liệu mẫu[/green]" if created else "Dữ liệu mẫu đã có sẵn") + " — Xã Đại Thanh"
+    )
+    console.print(f"Mở / open: http://{host}:{port}/")
+    for user, (pw, role) in DEMO_PASSWORDS.items():
+        console.print(f"  {role:<13} {user:<12} {pw}")
+    db.dispose()
+    if serve_:
+        _serve(settings, host, port)
+
+
+def main() -> None:
+    _add_module_clis()
+    app()
+
+
+def _add_module_clis() -> None:
+    try:
+        from toancanh.app import load_modules
+
+        for m in load_modules(Settings().modules):
+            if m.cli is not None:
+                app.add_typer(m.cli, name=m.name)
+    except Exception as exc:  # a broken module must not take the CLI down with it
+        console.print(f"[yellow]modules not loaded: {exc}[/yellow]")

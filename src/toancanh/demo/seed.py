@@ -1,0 +1,220 @@
+"""Seed the demo IOC of Xã Đại Thanh, Hà Nội: real codes, synthetic geography, one user per role."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from toancanh.core import outbox, timeseries
+from toancanh.core.assets import Asset
+from toancanh.core.auth.models import User
+from toancanh.core.auth.service import create_user
+from toancanh.core.db import Database, utcnow
+from toancanh.core.units import LEVEL_SUBUNIT, Agency, Unit, add_unit, import_official_units, unit_by_code
+from toancanh.demo.geography import DemoGeography, build_demo
+
+# username: (password, role). Printed by `toancanh demo`; these are demo credentials only.
+DEMO_PASSWORDS: dict[str, tuple[str, str]] = {
+    "admin": ("admin-daithanh", "admin"),
+    "lanhdao": ("lanhdao-daithanh", "leader"),
+    "trucban": ("trucban-daithanh", "operator"),
+    "congan": ("congan-daithanh", "agency_staff"),
+    "truonghoc": ("truonghoc-daithanh", "agency_staff"),
+    "xem": ("xem-daithanh", "viewer"),
+    "nguoidan": ("nguoidan-daithanh", "citizen"),
+}
+_USERS: dict[str, dict[str, Any]] = {
+    "admin": {"full_name": "Quản trị hệ thống", "unit": None},
+    "lanhdao": {"full_name": "Nguyễn Văn Hùng (Chủ tịch UBND xã)", "unit": "00664"},
+    "trucban": {"full_name": "Trần Thị Mai (Cán bộ trực IOC)", "unit": "00664"},
+    "congan": {
+        "full_name": "Lê Minh Tuấn (Công an xã)",
+        "unit": "00664",
+        "domains": ["security", "traffic"],
+        "agency": "cong-an",
+    },
+    "truonghoc": {
+        "full_name": "Phạm Thu Hà (Phòng Văn hóa - Xã hội)",
+        "unit": "00664",
+        "domains": ["education"],
+        "agency": "phong-vhxh",
+    },
+    "xem": {"full_name": "Khách tham quan", "unit": "00664"},
+    "nguoidan": {"full_name": "Người dân", "unit": "00664"},
+}
+
+
+def is_seeded(db: Session) -> bool:
+    return db.scalar(select(User.id).where(User.username == "trucban")) is not None
+
+
+def seed_demo(db: Database, seed: int = 664) -> bool:
+    """Load the demo into an upgraded, empty database. Returns False when it is already there."""
+    geo = build_demo(seed)
+    with db.session() as s:
+        if is_seeded(s):
+            return False
+        import_official_units(s, [geo.commune.province_code])
+        commune = _commune(s, geo)
+        hamlets = _hamlets(s, geo, commune)
+        agencies = _agencies(s, geo, commune, hamlets)
+        assets = _assets(s, geo, hamlets)
+        _users(s, agencies)
+        _series(s, assets, random.Random(seed))
+        _first_events(s, geo, commune)
+    return True
+
+
+def _commune(s: Session, geo: DemoGeography) -> Unit:
+    c = geo.commune
+    unit = unit_by_code(s, c.code)
+    unit.boundary = c.boundary
+    unit.lat, unit.lon = c.center_lat, c.center_lon
+    unit.population, unit.area_km2, unit.synthetic = c.population, c.area_km2, True
+    s.flush()
+    return unit
+
+
+def _hamlets(s: Session, geo: DemoGeography, commune: Unit) -> dict[str, Unit]:
+    out = {}
+    for h in geo.hamlets:
+        out[h.code] = add_unit(
+            s,
+            code=h.code,
+            name=h.name,
+            kind=h.kind,
+            parent=commune,
+            boundary=h.boundary,
+            lat=h.center_lat,
+            lon=h.center_lon,
+            population=h.population,
+            area_km2=h.area_km2,
+            synthetic=True,
+        )
+        assert out[h.code].level == LEVEL_SUBUNIT
+    return out
+
+
+def _agencies(s: Session, geo: DemoGeography, commune: Unit, hamlets: dict[str, Unit]) -> dict[str, Agency]:
+    out = {}
+    for a in geo.agencies:
+        unit = hamlets.get(a.unit_code) or commune
+        row = Agency(
+            unit_id=unit.id,
+            code=a.code,
+            name=a.name,
+            name_en=a.name_en,
+            kind=a.kind,
+            domains=list(a.domains),
+            lat=a.lat,
+            lon=a.lon,
+            phone="024 3861 " + str(1000 + len(out)),
+        )
+        s.add(row)
+        out[a.code] = row
+    s.flush()
+    return out
+
+
+def _assets(s: Session, geo: DemoGeography, hamlets: dict[str, Unit]) -> list[Asset]:
+    rnd = random.Random(geo.seed)
+    now = utcnow()
+    rows = []
+    for a in geo.assets:
+        status = "active"
+        if a.type in ("camera", "sensor"):
+            status = "offline" if rnd.random() < 0.08 else "online"
+        rows.append(
+            Asset(
+                unit_id=hamlets[a.hamlet_code].id,
+                code=a.code,
+                type=a.type,
+                domain=a.domain,
+                name=a.name,
+                lat=a.lat,
+                lon=a.lon,
+                attributes=dict(a.attributes),
+                status=status,
+                last_seen_at=now if status != "offline" else now - timedelta(hours=2),
+            )
+        )
+    s.add_all(rows)
+    s.flush()
+    return rows
+
+
+def _users(s: Session, agencies: dict[str, Agency]) -> None:
+    for username, (password, role) in DEMO_PASSWORDS.items():
+        spec = _USERS[username]
+        agency = agencies.get(spec.get("agency", ""))
+        create_user(
+            s,
+            username,
+            password,
+            role=role,
+            unit_code=spec["unit"],
+            domains=spec.get("domains"),
+            full_name=spec["full_name"],
+            agency_id=agency.id if agency else None,
+        )
+
+
+BASELINES = {"pm25": 45.0, "pm10": 70.0, "water_level_cm": 180.0, "noise_dba": 62.0, "flood_depth_cm": 0.0}
+
+
+def diurnal(measure: str, hour: float, rnd: random.Random) -> float:
+    """A plausible value: traffic peaks at 7-8 h and 17-18 h, noise by day, water slowly varying."""
+    base = BASELINES.get(measure, 10.0)
+    peak = math.exp(-((hour - 7.5) ** 2) / 2) + math.exp(-((hour - 17.5) ** 2) / 2)
+    if measure in ("pm25", "pm10"):
+        return max(5.0, base * (0.7 + 0.6 * peak) + rnd.gauss(0, base * 0.08))
+    if measure == "noise_dba":
+        return base + (8 if 6 <= hour <= 22 else -10) + 6 * peak + rnd.gauss(0, 2)
+    if measure == "water_level_cm":
+        return base + 15 * math.sin(hour / 24 * 2 * math.pi) + rnd.gauss(0, 2)
+    return max(0.0, rnd.gauss(0, 0.5))
+
+
+def _series(s: Session, assets: list[Asset], rnd: random.Random) -> None:
+    now_ms = timeseries.to_ms(utcnow())
+    step = 5 * 60_000
+    for a in assets:
+        if a.type != "sensor":
+            continue
+        uom = a.attributes.get("unit_of_measure", "")
+        for measure in a.attributes.get("measures", []):
+            series = timeseries.Series(
+                key=f"{a.code}.{measure}",
+                name=f"{a.name} — {measure}",
+                unit_id=a.unit_id,
+                asset_id=a.id,
+                domain=a.domain,
+                unit_of_measure=uom,
+            )
+            s.add(series)
+            s.flush()
+            rows = []
+            for i in range(288):
+                ts = now_ms - (288 - i) * step
+                hour = ((ts / 3_600_000) + 7) % 24
+                rows.append((series.id, ts, round(diurnal(measure, hour, rnd), 2)))
+            timeseries.write_samples(s, rows)
+
+
+def _first_events(s: Session, geo: DemoGeography, commune: Unit) -> None:
+    outbox.emit(
+        s,
+        "toancanh.core.demo.started",
+        {
+            "title_vi": f"Khởi động Trung tâm Điều hành thông minh {geo.commune.name}",
+            "title_en": f"{geo.commune.name} IOC started",
+            "severity": "low",
+        },
+        unit_id=commune.id,
+        domain="administration",
+    )

@@ -1,0 +1,200 @@
+"""The demo simulator: keeps the control room alive with plausible events through the real outbox.
+
+Sensor readings go into core time series and the assets' last state; camera AI detections, traffic
+violations, citizen reports and device outages become domain events. Everything passes through the
+outbox, so the ticker shows exactly what a real deployment would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from toancanh.core import assets as asset_service
+from toancanh.core import outbox, timeseries
+from toancanh.core.assets import Asset
+from toancanh.core.db import Database, utcnow
+from toancanh.core.worktime import VN_TZ
+from toancanh.demo.seed import diurnal
+
+log = logging.getLogger("toancanh.demo")
+
+REPORT_TOPICS = [
+    ("Rác thải tập kết sai quy định", "Garbage dumped in the wrong place", "environment"),
+    ("Đèn chiếu sáng công cộng bị hỏng", "Broken street light", "urban"),
+    ("Ổ gà trên đường", "Pothole on the road", "traffic"),
+    ("Lấn chiếm vỉa hè", "Sidewalk encroachment", "urban"),
+    ("Nước thải chảy tràn ra đường", "Sewage overflowing onto the road", "environment"),
+    ("Tiếng ồn karaoke sau 22 giờ", "Karaoke noise after 22:00", "security"),
+]
+VIOLATIONS = [
+    ("vượt đèn đỏ", "ran a red light"),
+    ("đi ngược chiều", "drove the wrong way"),
+    ("không đội mũ bảo hiểm", "no helmet"),
+    ("dừng đỗ sai quy định", "illegal stopping"),
+]
+
+
+def _plate(rnd: random.Random) -> str:
+    return f"29{rnd.choice('ABCDEFGHK')}-{rnd.randint(100, 999)}.{rnd.randint(10, 99)}"
+
+
+class Simulator:
+    def __init__(self, db: Database, seed: int | None = None) -> None:
+        self.db = db
+        self.rnd = random.Random(seed)
+        self.ticks = 0
+
+    def tick(self, now: datetime | None = None) -> str:
+        """One step; returns the kind of thing that happened (for tests and logs)."""
+        now = now or utcnow()
+        with self.db.session() as s:
+            self._readings(s, now)
+            kind = self.rnd.choices(
+                ["waste", "violation", "report", "school_gate", "outage", "threshold"], [3, 4, 3, 2, 1, 2]
+            )[0]
+            getattr(self, f"_{kind}")(s, now)
+        self.ticks += 1
+        return kind
+
+    def _cams(self, s: Session, group: str) -> list[Asset]:
+        cams = s.scalars(select(Asset).where(Asset.type == "camera")).all()
+        return [c for c in cams if c.attributes.get("group") == group]
+
+    def _emit(self, s: Session, subject: str, asset: Asset, data: dict[str, Any]) -> None:
+        data = {"asset_id": asset.id, "asset_code": asset.code, "lat": asset.lat, "lon": asset.lon, **data}
+        outbox.emit(s, subject, data, unit_id=asset.unit_id, domain=asset.domain)
+
+    def _readings(self, s: Session, now: datetime) -> None:
+        hour = now.astimezone(VN_TZ).hour + now.astimezone(VN_TZ).minute / 60
+        ts = timeseries.to_ms(now)
+        rows = []
+        for series, asset in s.execute(
+            select(timeseries.Series, Asset).join(Asset, Asset.id == timeseries.Series.asset_id)
+        ).tuples():
+            if asset.status == "offline":
+                continue
+            measure = series.key.rsplit(".", 1)[-1]
+            value = round(diurnal(measure, hour, self.rnd), 2)
+            rows.append((series.id, ts, value))
+            asset_service.set_state(s, asset, {measure: value}, now)
+        timeseries.write_samples(s, rows)
+
+    def _waste(self, s: Session, now: datetime) -> None:
+        cam = self.rnd.choice(self._cams(s, "waste_point"))
+        self._emit(
+            s,
+            "toancanh.vision.detection.waste_dumping",
+            cam,
+            {
+                "title_vi": f"Phát hiện đổ rác trái phép — {cam.name}",
+                "title_en": f"Illegal waste dumping detected — {cam.name}",
+                "severity": "high",
+                "confidence": round(self.rnd.uniform(0.72, 0.97), 2),
+            },
+        )
+
+    def _violation(self, s: Session, now: datetime) -> None:
+        cam = self.rnd.choice(self._cams(s, "intersection"))
+        vi, en = self.rnd.choice(VIOLATIONS)
+        plate = _plate(self.rnd)
+        self._emit(
+            s,
+            "toancanh.traffic.violation.detected",
+            cam,
+            {
+                "title_vi": f"Xe {plate} {vi} — {cam.name}",
+                "title_en": f"Vehicle {plate} {en} — {cam.name}",
+                "severity": "medium",
+                "plate": plate,
+            },
+        )
+
+    def _report(self, s: Session, now: datetime) -> None:
+        vi, en, domain = self.rnd.choice(REPORT_TOPICS)
+        places = s.scalars(select(Asset).where(Asset.type.in_(["waste_point", "school", "hydrant"]))).all()
+        where = self.rnd.choice(places)
+        outbox.emit(
+            s,
+            "toancanh.reports.report.created",
+            {
+                "title_vi": f"Phản ánh mới: {vi} (gần {where.name})",
+                "title_en": f"New field report: {en} (near {where.name})",
+                "severity": "low",
+                "lat": where.lat,
+                "lon": where.lon,
+            },
+            unit_id=where.unit_id,
+            domain=domain,
+        )
+
+    def _school_gate(self, s: Session, now: datetime) -> None:
+        cam = self.rnd.choice(self._cams(s, "school_gate"))
+        n = self.rnd.randint(25, 80)
+        self._emit(
+            s,
+            "toancanh.vision.detection.school_gate_crowd",
+            cam,
+            {
+                "title_vi": f"Ùn tắc cổng trường giờ tan học: {n} người/phương tiện — {cam.name}",
+                "title_en": f"School-gate congestion: {n} people/vehicles — {cam.name}",
+                "severity": "medium",
+                "count": n,
+            },
+        )
+
+    def _outage(self, s: Session, now: datetime) -> None:
+        devices = s.scalars(select(Asset).where(Asset.type.in_(["camera", "sensor"]))).all()
+        dev = self.rnd.choice(devices)
+        new = "online" if dev.status == "offline" else "offline"
+        asset_service.update_asset(s, None, dev, status=new)
+        word_vi, word_en = (
+            ("hoạt động trở lại", "back online") if new == "online" else ("mất kết nối", "offline")
+        )
+        self._emit(
+            s,
+            f"toancanh.core.device.{new}",
+            dev,
+            {
+                "title_vi": f"Thiết bị {word_vi}: {dev.name}",
+                "title_en": f"Device {word_en}: {dev.name}",
+                "severity": "low" if new == "online" else "medium",
+            },
+        )
+
+    def _threshold(self, s: Session, now: datetime) -> None:
+        sensors = [a for a in s.scalars(select(Asset).where(Asset.type == "sensor")) if a.last_state]
+        if not sensors:
+            return
+        dev = self.rnd.choice(sensors)
+        measure, value = next(iter((dev.last_state or {}).items()))
+        self._emit(
+            s,
+            "toancanh.environment.reading.high",
+            dev,
+            {
+                "title_vi": f"{dev.name}: {measure} = {value} vượt ngưỡng cảnh báo",
+                "title_en": f"{dev.name}: {measure} = {value} above the warning level",
+                "severity": "medium",
+                "measure": measure,
+                "value": value,
+            },
+        )
+
+
+async def run(app: Any) -> None:
+    """Tick forever at the configured interval (the demo's background task)."""
+    sim = Simulator(app.state.db)
+    interval = app.state.settings.simulator_interval_s
+    while True:
+        try:
+            await asyncio.to_thread(sim.tick)
+        except Exception:
+            log.exception("simulator tick failed")
+        await asyncio.sleep(interval)

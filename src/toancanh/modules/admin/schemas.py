@@ -1,0 +1,1 @@
+"""Administration reuses core's request schemas (toancanh.core.api.schemas)."""

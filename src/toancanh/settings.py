@@ -1,0 +1,95 @@
+"""One Settings object for the whole process: env `TOANCANH_*` and an optional `toancanh.toml`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_MODULES = ["admin"]
+
+
+class Settings(BaseSettings):
+    """Process settings. Every field can be set as `TOANCANH_<NAME>` or in `toancanh.toml`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TOANCANH_",
+        toml_file=os.environ.get("TOANCANH_CONFIG", "toancanh.toml"),
+        extra="forbid",
+    )
+
+    data_dir: Path = Path("./var")
+    database_url: str = ""  # empty: SQLite in data_dir
+    bus_url: str = "memory://"
+    secret_key: str = ""  # empty: generated once and kept in data_dir/secret_key
+    modules: list[str] = Field(default_factory=lambda: list(DEFAULT_MODULES))
+    site_name: str = "Toàn Cảnh"
+    default_locale: str = "vi"
+    tile_url: str = ""  # e.g. "https://tile.example.org/{z}/{x}/{y}.png"; empty: no base map (offline)
+    max_body_bytes: int = 10 * 1024 * 1024
+    session_hours: int = 12
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+    secure_cookies: bool = False
+    relay_interval_s: float = 0.5
+    simulator: bool = False
+    simulator_interval_s: float = 3.0
+    log_json: bool = True
+    log_level: str = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @field_validator("modules", mode="before")
+    @classmethod
+    def _split_modules(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [m.strip() for m in value.split(",") if m.strip()]
+        return value
+
+    @field_validator("bus_url")
+    @classmethod
+    def _check_bus(cls, value: str) -> str:
+        if not (value == "memory://" or value.startswith("nats://") or value.startswith("tls://")):
+            raise ValueError("bus_url must be memory:// or nats://host:port")
+        return value
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'toancanh.db').resolve()}"
+
+    @cached_property
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"

@@ -1,0 +1,163 @@
+"""Every core resource gets the same permission tests: list, detail and create, for every role."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from tests.conftest import WORLD_USERS
+from tests.permission_matrix import Resource, covers
+
+
+def _asset_objects(w: Any) -> dict[str, tuple[Any, str, str | None]]:
+    return {code: (a.id, _path(w, a.unit_id), a.domain) for code, a in w.assets.items()}
+
+
+def _path(w: Any, unit_id: int) -> str:
+    return next(u.path for u in w.units.values() if u.id == unit_id)
+
+
+UNIT_KEYS = {"A": "00664", "B": "00070", "H1": "0066401"}
+
+RESOURCES = [
+    Resource(
+        name="assets",
+        list_url="/api/v1/assets?format=json",
+        detail_url=lambda i: f"/api/v1/assets/{i}",
+        read_permission="assets.read",
+        objects=_asset_objects,
+        ids_from_list=lambda body: {a["id"] for a in body},
+        create_url="/api/v1/assets",
+        write_permission="assets.write",
+        create_body=lambda w, unit, sfx: {
+            "unit_id": w.units[unit].id,
+            "code": f"new-{sfx}",
+            "type": "camera",
+            "domain": "traffic",
+            "name": "Camera mới",
+            "lat": 20.91,
+            "lon": 105.81,
+        },
+        create_targets=[("A", "traffic"), ("B", "traffic"), ("H1", "traffic")],
+    ),
+    Resource(
+        name="units",
+        list_url="/api/v1/units",
+        detail_url=lambda i: f"/api/v1/units/{i}",
+        read_permission="units.read",
+        objects=lambda w: {k: (u.id, u.path, None) for k, u in w.units.items()},
+        ids_from_list=lambda body: {u["id"] for u in body},
+    ),
+    Resource(
+        name="agencies",
+        list_url="/api/v1/agencies",
+        detail_url=lambda i: "",
+        read_permission="agencies.read",
+        objects=lambda w: {k: (a.id, _path(w, a.unit_id), None) for k, a in w.agencies.items()},
+        ids_from_list=lambda body: {a["id"] for a in body},
+        create_url="/api/v1/agencies",
+        write_permission="agencies.write",
+        create_body=lambda w, unit, sfx: {
+            "unit_id": w.units[unit].id,
+            "code": f"ag-{sfx}",
+            "name": "Trạm Y tế",
+            "kind": "health",
+        },
+        create_targets=[("A", None), ("B", None)],
+    ),
+    Resource(
+        name="series",
+        list_url="/api/v1/series",
+        detail_url=lambda i: "",
+        read_permission="series.read",
+        objects=lambda w: w.series,
+        ids_from_list=lambda body: {s["id"] for s in body},
+        create_url="/api/v1/series",
+        write_permission="series.write",
+        create_body=lambda w, unit, sfx: {
+            "unit_id": w.units[unit].id,
+            "key": f"s-{sfx}",
+            "name": "PM2.5",
+            "domain": "environment",
+        },
+        create_targets=[("A", "environment"), ("B", "environment")],
+    ),
+]
+
+
+@pytest.fixture
+def matrix_world(world: Any, db: Any) -> Any:
+    from toancanh.core.timeseries import Series
+
+    world.series = {}
+    with db.session() as s:
+        for code in ("aq-a2", "aq-b1", "cam-a1"):
+            a = world.assets[code]
+            row = Series(key=f"{code}.v", name=code, unit_id=a.unit_id, asset_id=a.id, domain=a.domain)
+            s.add(row)
+            s.flush()
+            world.series[code] = (row.id, _path(world, a.unit_id), a.domain)
+    return world
+
+
+@pytest.mark.parametrize("resource", RESOURCES, ids=lambda r: r.name)
+@pytest.mark.parametrize("who", list(WORLD_USERS))
+def test_list_and_detail_follow_grants(client: Any, matrix_world: Any, resource: Resource, who: str) -> None:
+    w = matrix_world
+    objects = resource.objects(w)
+    resp = client.get(resource.list_url, headers=w.auth(who))
+    expected = {
+        oid for oid, path, dom in objects.values() if covers(who, resource.read_permission, path, dom)
+    }
+    assert resp.status_code == 200, resp.text
+    listed = resource.ids_from_list(resp.json()) & {oid for oid, _, _ in objects.values()}
+    assert listed == expected, f"{who} sees {listed}, expected {expected}"
+    for key, (oid, path, dom) in objects.items():
+        url = resource.detail_url(oid)
+        if not url:
+            continue
+        r = client.get(url, headers=w.auth(who))
+        want = 200 if covers(who, resource.read_permission, path, dom) else 404
+        assert r.status_code == want, f"{who} GET {key}: {r.status_code} != {want}"
+        if want == 404:
+            assert r.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("resource", [r for r in RESOURCES if r.create_url], ids=lambda r: r.name)
+@pytest.mark.parametrize("who", list(WORLD_USERS))
+def test_create_follows_grants(client: Any, matrix_world: Any, resource: Resource, who: str) -> None:
+    w = matrix_world
+    assert resource.create_body and resource.write_permission and resource.create_url
+    for n, (unit, domain) in enumerate(resource.create_targets):
+        body = resource.create_body(w, unit, f"{who}-{n}".replace("_", "-"))
+        before = client.get(resource.list_url, headers=w.auth("admin")).json()
+        r = client.post(resource.create_url, json=body, headers=w.auth(who))
+        path = w.units[unit].path
+        allowed = covers(who, resource.write_permission, path, domain)
+        assert r.status_code == (201 if allowed else 403), f"{who} create in {unit}: {r.status_code} {r.text}"
+        after = client.get(resource.list_url, headers=w.auth("admin")).json()
+        assert len(after) == len(before) + (1 if allowed else 0)
+
+
+def test_unauthenticated_requests_are_refused(client: Any, matrix_world: Any) -> None:
+    for resource in RESOURCES:
+        r = client.get(resource.list_url)
+        assert r.status_code == 401
+        assert set(r.json()["error"]) >= {"code", "message", "message_en"}
+
+
+def test_matrix_is_not_trivial() -> None:
+    """Guard against a matrix that would pass by seeing nothing or everything."""
+    outcomes = {
+        covers(who, "assets.read", path, dom)
+        for who, (path, dom) in itertools.product(
+            WORLD_USERS, [("/01/00664/", "traffic"), ("/01/00070/", "traffic"), ("/01/00664/", "education")]
+        )
+    }
+    assert outcomes == {True, False}
+    assert covers("police_a", "assets.read", "/01/00664/0066401/", "traffic")
+    assert not covers("police_a", "assets.read", "/01/00664/0066401/", "education")
+    assert covers("traffic_center", "assets.read", "/01/00070/", "traffic")
+    assert not covers("op_hamlet", "assets.read", "/01/00664/", "security")

@@ -738,11 +738,20 @@ class _NatsDurableSubscription(Subscription):
 
     async def _run(self) -> None:
         bus = self._bus
+        backlog = 0  # messages the server said were still pending for this consumer
         try:
             while not self._stopping:
+                # nats-py's fetch(n > 1) returns only when n messages came or the timeout passed, so a
+                # trickle of events would wait. Fetch one at a time (returns on arrival); batch only to
+                # catch up on a backlog, with a short timeout in case other subscribers take part of it.
+                if bus.fetch_batch > 1 and backlog >= bus.fetch_batch:
+                    batch, timeout = bus.fetch_batch, min(bus.fetch_timeout, 0.25)
+                else:
+                    batch, timeout = 1, bus.fetch_timeout
                 try:
-                    msgs = await self._psub.fetch(bus.fetch_batch, timeout=bus.fetch_timeout)
+                    msgs = await self._psub.fetch(batch, timeout=timeout)
                 except (nats.errors.TimeoutError, TimeoutError):
+                    backlog = 0
                     continue
                 except asyncio.CancelledError:
                     raise
@@ -752,8 +761,13 @@ class _NatsDurableSubscription(Subscription):
                     logger.warning(
                         "%s: fetch failed (%s: %s); retrying", self._where, type(exc).__name__, exc
                     )
+                    backlog = 0
                     await asyncio.sleep(1.0)
                     continue
+                try:
+                    backlog = (msgs[-1].metadata.num_pending or 0) if msgs else 0
+                except Exception:
+                    backlog = 0
                 self._idle.clear()
                 try:
                     await self._process_batch(msgs)
@@ -866,10 +880,11 @@ class NatsBus(Bus):
       (``durable_deliver="new"``; ``"all"`` replays the stream); an existing one resumes where it
       stopped. It is updated in place when ``ack_wait`` or ``max_deliver`` changed, and recreated
       (resuming after its ack floor) when its filter changed, because nats-server 2.9 stalls after an
-      in-place filter change. Each subscription runs one background task that fetches up to
-      ``fetch_batch`` messages and handles them in order, sending "in progress" for a message that
-      waited more than ``ack_wait / 2``. ``unsubscribe`` lets the outstanding pull request run out in
-      the background and naks whatever it brings, so nothing waits ``ack_wait`` for redelivery.
+      in-place filter change. Each subscription runs one background task that fetches one message at
+      a time (lowest latency), or up to ``fetch_batch`` while catching up on a backlog, and handles
+      them in order, sending "in progress" for a message that waited more than ``ack_wait / 2``.
+      ``unsubscribe`` lets the outstanding pull request run out in the background and naks whatever
+      it brings, so nothing waits ``ack_wait`` for its redelivery.
     * ``ping``: connected, and a round trip (flush) plus the stream's info within ``ping_timeout``.
     * ``close``: durable loops finish the message in hand (up to ``close_timeout``) and give back the
       rest of their batch (nak), live workers stop, then the connection drains.

@@ -6,7 +6,6 @@ PostgreSQL. Day buckets follow Vietnam's local day (UTC+7, no daylight saving).
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -103,15 +102,13 @@ def write_samples(db: Session, rows: Iterable[tuple[int, int, float]]) -> int:
                 "(series_id bigint, ts bigint, value double precision) ON COMMIT DELETE ROWS"
             )
             cur.execute("TRUNCATE samples_stage")
+            # The last of a repeated (series, ts) wins here: one INSERT cannot update the same row twice, and
+            # the staged rows carry no order that SQL could tell first from last by.
+            newest = {(r[0], r[1]): r[2] for r in data}
             with cur.copy("COPY samples_stage (series_id, ts, value) FROM STDIN") as copy:
-                buf = io.StringIO()
-                for r in data:
-                    buf.write(f"{r[0]}\t{r[1]}\t{r[2]!r}\n")
-                copy.write(buf.getvalue())
+                copy.write("".join([f"{k[0]}\t{k[1]}\t{v!r}\n" for k, v in newest.items()]))
             cur.execute(
-                "INSERT INTO samples (series_id, ts, value) "
-                "SELECT DISTINCT ON (series_id, ts) series_id, ts, value FROM samples_stage "
-                "ORDER BY series_id, ts "
+                "INSERT INTO samples (series_id, ts, value) SELECT series_id, ts, value FROM samples_stage "
                 "ON CONFLICT (series_id, ts) DO UPDATE SET value = EXCLUDED.value"
             )
         return len(data)

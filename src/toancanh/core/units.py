@@ -34,7 +34,8 @@ class Unit(IdMixin, TimestampMixin, Base):
     level: Mapped[int]
     parent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("units.id"), index=True)
     path: Mapped[str] = mapped_column(String(120), index=True)
-    boundary: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))  # SQL NULL, not JSON null (PostGIS geom)
+    # None is stored as SQL NULL, not JSON null, which PostGIS's generated `geom` column cannot parse.
+    boundary: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     lat: Mapped[float | None]
     lon: Mapped[float | None]
     population: Mapped[int | None]

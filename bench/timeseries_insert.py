@@ -181,7 +181,8 @@ def _postgres() -> tuple[float, float] | None:
             with raw.transaction():
                 raw.execute("CREATE TABLE raw_samples (LIKE samples INCLUDING ALL)")
                 raw.execute(
-                    "ALTER TABLE raw_samples ADD FOREIGN KEY (series_id) REFERENCES series (id) ON DELETE CASCADE"
+                    "ALTER TABLE raw_samples ADD FOREIGN KEY (series_id) "
+                    "REFERENCES series (id) ON DELETE CASCADE"
                 )
             series_id = _new_series(db)
 
@@ -192,10 +193,13 @@ def _postgres() -> tuple[float, float] | None:
 
             def baseline(batches: Batches) -> None:
                 for batch in batches:
-                    with raw.transaction(), raw.cursor() as cur:
-                        with cur.copy("COPY raw_samples (series_id, ts, value) FROM STDIN") as copy:
-                            for row in batch:
-                                copy.write_row(row)
+                    with (
+                        raw.transaction(),
+                        raw.cursor() as cur,
+                        cur.copy("COPY raw_samples (series_id, ts, value) FROM STDIN") as copy,
+                    ):
+                        for row in batch:
+                            copy.write_row(row)
 
             best = _best_of({"service": service, "raw": baseline}, series_id)
             q = "SELECT count(*), sum(value), min(ts), max(ts) FROM {}"

@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from toancanh.core.auth.service import configure_hasher
 from toancanh.core.db import Base, Database
 from toancanh.core.migrate import upgrade
 from toancanh.settings import Settings
@@ -26,6 +27,9 @@ from toancanh.settings import Settings
 PG_URL = os.environ.get("TOANCANH_TEST_DATABASE_URL", "")
 BUS_URL = os.environ.get("TOANCANH_TEST_BUS_URL", "memory://")
 BACKEND = "postgresql" if PG_URL else "sqlite"
+
+# Hashing strength is not what the suite tests; a cheap argon2 keeps hundreds of logins fast.
+configure_hasher(time_cost=1, memory_cost=1024)
 
 
 def pytest_report_header(config: Any) -> str:

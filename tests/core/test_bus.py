@@ -68,6 +68,9 @@ def nats_url() -> str:
     return NATS_URL
 
 
+_WAITERS: set[asyncio.Event] = set()  # Collector.wait() calls in progress, woken by any collector
+
+
 class Collector:
     """An async handler that records events and lets a test wait for a condition without blind sleeps."""
 
@@ -75,7 +78,6 @@ class Collector:
         self.events: list[Event] = []
         self.calls: list[Event] = []  # every call, failures included
         self._fail = fail
-        self._changed = asyncio.Event()
 
     async def __call__(self, event: Event) -> None:
         self.calls.append(event)
@@ -86,24 +88,30 @@ class Collector:
         self.events.append(event)
         self._touch()
 
-    def _touch(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
+    @staticmethod
+    def _touch() -> None:
+        for waiter in _WAITERS:
+            waiter.set()
 
     @property
     def ids(self) -> list[str]:
         return [e.id for e in self.events]
 
     async def wait(self, predicate: Callable[[], bool], timeout: float = WAIT) -> None:
+        """Until ``predicate()`` holds (re-checked whenever any collector receives something)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not predicate():
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise AssertionError(f"timed out; received {self.ids}, calls {[e.id for e in self.calls]}")
-            changed = self._changed
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), remaining)
+            waiter = asyncio.Event()
+            _WAITERS.add(waiter)
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiter.wait(), remaining)
+            finally:
+                _WAITERS.discard(waiter)
 
     async def wait_ids(self, *ids: str, timeout: float = WAIT) -> None:
         await self.wait(lambda: set(ids) <= set(self.ids), timeout)

@@ -21,6 +21,13 @@ from toancanh.core.units import Unit, unit_by_code
 # OWASP's minimum for argon2id: m=19 MiB, t=2, p=1.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def configure_hasher(time_cost: int, memory_cost: int) -> None:
+    """Change the argon2 cost (the test suite lowers it; production keeps the default)."""
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=1)
+    _DUMMY_HASH = _hasher.hash("not-a-real-password")
 API_KEY_PREFIX = "tck_"
 
 

@@ -190,8 +190,9 @@ def demo(
     """Load the Xã Đại Thanh demo (synthetic geography, real codes) and start the IOC with the simulator."""
     from toancanh.demo.seed import DEMO_PASSWORDS, seed_demo
 
-    os.environ.setdefault("TOANCANH_SIMULATOR", "true")
     settings = _settings()
+    if "TOANCANH_SIMULATOR" not in os.environ:  # the demo simulates unless told otherwise
+        settings = settings.model_copy(update={"simulator": True})
     from toancanh.core.migrate import downgrade, upgrade
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)

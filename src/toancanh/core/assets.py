@@ -109,12 +109,10 @@ def create_asset(db: Session, principal: Principal | None, **fields: Any) -> Ass
     asset = Asset(**fields)
     db.add(asset)
     db.flush()
-    actor = principal.username if principal else "system"
-    audit.record(
+    audit.record_by(
         db,
+        principal,
         "asset.create",
-        actor_id=principal.user_id if principal else None,
-        actor=actor,
         entity_type="asset",
         entity_id=asset.id,
         unit_id=asset.unit_id,
@@ -140,11 +138,10 @@ def update_asset(db: Session, principal: Principal | None, asset: Asset, **chang
     db.flush()
     delta = audit.diff(before, asset.summary())
     if delta:
-        audit.record(
+        audit.record_by(
             db,
+            principal,
             "asset.update",
-            actor_id=principal.user_id if principal else None,
-            actor=principal.username if principal else "system",
             entity_type="asset",
             entity_id=asset.id,
             unit_id=asset.unit_id,

@@ -76,6 +76,13 @@ def record(
     return entry
 
 
+def record_by(db: Session, principal: Any, action: str, **fields: Any) -> AuditEntry:
+    """`record()` with the actor taken from a Principal (None: the system)."""
+    if principal is None:
+        return record(db, action, **fields)
+    return record(db, action, actor_id=principal.user_id, actor=principal.username, **fields)
+
+
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """{field: [old, new]} for the fields that changed."""
     return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}

@@ -29,6 +29,8 @@ import shapely
 from shapely.geometry import MultiPoint, Point, Polygon, shape
 from shapely.geometry.polygon import orient
 
+from toancanh.core.assets import DOMAINS as CORE_DOMAINS
+
 __all__ = [
     "AREA_KM2",
     "COMMUNE_CODE",
@@ -70,18 +72,8 @@ FORMER_UNITS: tuple[str, ...] = (
     "Phường Kiến Hưng (một phần)",
 )
 
-#: The sector domains an agency, asset or grant can belong to.
-DOMAINS: tuple[str, ...] = (
-    "security",
-    "traffic",
-    "environment",
-    "education",
-    "health",
-    "administration",
-    "urban",
-    "utilities",
-    "culture",
-)
+#: The sector domains the demo's agencies work in (a subset of core's list).
+DOMAINS: tuple[str, ...] = tuple(d for d in CORE_DOMAINS if d not in ("tourism", "land", "economy"))
 
 GeoJSON = dict[str, Any]
 

@@ -67,6 +67,16 @@ def to_login(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
 
+def page_principal(request: Request, db: Any, permission: str | None = None) -> Principal | Response:
+    """The signed-in user of a page, or the response to send instead (login redirect, or 403 page)."""
+    principal = web_principal(request, db)
+    if principal is None:
+        return to_login(request)
+    if permission is not None and not principal.has(permission):
+        return render(request, "error.html", {"title": "403"}, 403)  # type: ignore[no-any-return]
+    return principal
+
+
 @router.get("/login")
 def login_page(request: Request, next: str = "/") -> Response:
     token = secrets.token_urlsafe(24)

@@ -97,11 +97,10 @@ def create_user(
     )
     for g in body.grants:
         service.add_grant(db, user, g.role, unit_code=g.unit_code, domains=g.domains)
-    audit.record(
+    audit.record_by(
         db,
+        principal,
         "user.create",
-        actor_id=principal.user_id,
-        actor=principal.username,
         entity_type="user",
         entity_id=user.id,
         changes={"username": user.username, "grants": [g.model_dump() for g in body.grants]},
@@ -117,11 +116,10 @@ def create_api_key(
     if user is None:
         raise NotFound("Không tìm thấy người dùng", "User not found")
     raw, key = service.create_api_key(db, user, body.name)
-    audit.record(
+    audit.record_by(
         db,
+        principal,
         "api_key.create",
-        actor_id=principal.user_id,
-        actor=principal.username,
         entity_type="api_key",
         entity_id=key.id,
         changes={"user_id": user.id, "name": key.name, "prefix": key.prefix},

@@ -90,11 +90,10 @@ def create_agency(body: AgencyIn, db: SessionDep, principal: CurrentPrincipal) -
     agency = Agency(**body.model_dump())
     db.add(agency)
     db.flush()
-    audit.record(
+    audit.record_by(
         db,
+        principal,
         "agency.create",
-        actor_id=principal.user_id,
-        actor=principal.username,
         entity_type="agency",
         entity_id=agency.id,
         unit_id=unit.id,

@@ -28,6 +28,8 @@ def configure_hasher(time_cost: int, memory_cost: int) -> None:
     global _hasher, _DUMMY_HASH
     _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=1)
     _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
 API_KEY_PREFIX = "tck_"
 
 

@@ -316,6 +316,7 @@ def test_event_rejects_bad_fields(kwargs: dict[str, Any]) -> None:
         b'{"id":"1","subject":"toancanh.a","at":"2025-01-01T00:00:00"}',
         b'{"id":"1","subject":"toancanh.a","at":5}',
         b'{"id":"1","subject":"toancanh.a","at":"2025-01-01T00:00:00Z","data":[1]}',
+        b'{"id":"1","subject":"toancanh.a","at":"2025-01-01T00:00:00Z","data":[]}',
         b"\xff\xfe",
     ],
 )
@@ -578,6 +579,33 @@ async def test_durable_keeps_events_while_nobody_listens(kit: Kit) -> None:
     assert col2.ids == [e.id for e in missed]  # not the already acknowledged one, in order
 
 
+async def test_durable_unsubscribe_lets_the_handler_in_progress_finish(kit: Kit) -> None:
+    bus = await kit.new_bus()
+    entered, release = asyncio.Event(), asyncio.Event()
+    handled: list[str] = []
+
+    async def slow(ev: Event) -> None:
+        entered.set()
+        await release.wait()
+        handled.append(ev.id)
+
+    sub = await bus.subscribe(kit.subject(">"), slow, durable="leaving")
+    e1 = kit.event("a.b")
+    await bus.publish(e1)
+    await asyncio.wait_for(entered.wait(), WAIT)
+    leaving = asyncio.create_task(sub.unsubscribe())
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.wait_for(leaving, WAIT)
+    assert handled == [e1.id]
+    e2 = kit.event("a.c")
+    await bus.publish(e2)  # nobody subscribed: the durable keeps it
+    col = Collector()
+    await bus.subscribe(kit.subject(">"), col, durable="leaving")
+    await col.wait_ids(e2.id)
+    assert col.ids == [e2.id]  # e1 was acknowledged, not handed out again
+
+
 async def test_durable_pattern_change_is_applied(kit: Kit) -> None:
     bus = await kit.new_bus()
     col = Collector()
@@ -732,15 +760,31 @@ async def test_nats_existing_stream_with_other_config_is_updated(nkit: Kit) -> N
 
 @pytest.mark.nats
 async def test_nats_publish_raises_when_not_stored(nkit: Kit) -> None:
-    bus = await nkit.new_bus(request_timeout=1.0)
+    bus = await nkit.new_bus()
+    with pytest.raises(BusError):  # over the server's max_payload (1 MiB by default)
+        await bus.publish(nkit.event("a.b", blob="x" * 2_000_000))
+    assert await bus.ping() is True
+
+
+@pytest.mark.nats
+async def test_nats_recovers_from_a_deleted_stream(nkit: Kit) -> None:
+    bus = await nkit.new_bus(fetch_timeout=0.2, consumer_check_interval=0.2)
+    col = Collector()
+    await bus.subscribe(nkit.subject(">"), col, durable="phoenix")
+    before = nkit.event("a.b")
+    await bus.publish(before)
+    await col.wait_ids(before.id)
     nc, js = await nkit.raw_js()
     try:
         await js.delete_stream(nkit.stream)
     finally:
         await nc.close()
-    with pytest.raises(BusError):
-        await bus.publish(nkit.event("a.b"))
     assert await bus.ping() is False  # the stream is gone: not ready
+    after = nkit.event("a.c")
+    await bus.publish(after)  # recreates the stream
+    assert await bus.ping() is True
+    await col.wait_ids(after.id)  # the durable loop recreated its consumer from when it last saw it
+    assert col.ids == [before.id, after.id]
 
 
 @pytest.mark.nats

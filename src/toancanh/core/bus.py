@@ -262,7 +262,7 @@ class Event:
                 id=obj["id"],
                 subject=obj["subject"],
                 at=datetime.fromisoformat(at_raw),
-                data=obj.get("data") or {},
+                data={} if obj.get("data") is None else obj["data"],
                 unit_id=obj.get("unit_id"),
                 unit_path=obj.get("unit_path"),
                 domain=obj.get("domain"),
@@ -546,8 +546,11 @@ class _DurableGroup:
 
 
 class _InProcessDurableSubscription(Subscription):
-    def __init__(self, group: _DurableGroup, handler: Handler, retry_delays: Sequence[float]) -> None:
+    def __init__(
+        self, group: _DurableGroup, handler: Handler, retry_delays: Sequence[float], grace: float
+    ) -> None:
         self.pattern = group.pattern
+        self._grace = grace
         self.durable = group.name
         self._group = group
         self._handler = handler
@@ -604,7 +607,7 @@ class _InProcessDurableSubscription(Subscription):
             return
         self._group.members.discard(self)
         self._group.notify()
-        await self.stop(grace=0.0)
+        await self.stop(grace=self._grace)  # the handler in progress may finish; the rest stays queued
 
 
 class InProcessBus(Bus):
@@ -682,7 +685,7 @@ class InProcessBus(Bus):
                     f"durable {durable!r} is subscribed with {group.pattern!r}; cannot add {pattern!r}"
                 )
             group.pattern, group.tokens = pattern, tokens
-        sub = _InProcessDurableSubscription(group, handler, self._retry_delays)
+        sub = _InProcessDurableSubscription(group, handler, self._retry_delays, self._close_timeout)
         group.members.add(sub)
         group.notify()
         return sub
@@ -734,11 +737,13 @@ class _NatsDurableSubscription(Subscription):
         self._stopping = False
         self._idle = asyncio.Event()
         self._idle.set()
+        self._alive_at = datetime.now(UTC)  # when the consumer was last known to exist
         self._task = asyncio.create_task(self._run(), name=f"bus-durable:{name}")
 
     async def _run(self) -> None:
         bus = self._bus
         backlog = 0  # messages the server said were still pending for this consumer
+        last_check = time.monotonic()
         try:
             while not self._stopping:
                 # nats-py's fetch(n > 1) returns only when n messages came or the timeout passed, so a
@@ -752,6 +757,9 @@ class _NatsDurableSubscription(Subscription):
                     msgs = await self._psub.fetch(batch, timeout=timeout)
                 except (nats.errors.TimeoutError, TimeoutError):
                     backlog = 0
+                    if time.monotonic() - last_check >= bus.consumer_check_interval:
+                        last_check = time.monotonic()
+                        await self._check_consumer()
                     continue
                 except asyncio.CancelledError:
                     raise
@@ -768,6 +776,7 @@ class _NatsDurableSubscription(Subscription):
                     backlog = (msgs[-1].metadata.num_pending or 0) if msgs else 0
                 except Exception:
                     backlog = 0
+                self._alive_at = datetime.now(UTC)
                 self._idle.clear()
                 try:
                     await self._process_batch(msgs)
@@ -777,6 +786,32 @@ class _NatsDurableSubscription(Subscription):
             bus._durable_subs.discard(self)
             with contextlib.suppress(Exception):
                 await self._psub.unsubscribe()
+
+    async def _check_consumer(self) -> None:
+        """A deleted consumer (or stream: an operator, a server that lost its storage) looks to a fetch
+        exactly like "no messages", so an idle loop checks now and then, and recreates what is missing."""
+        bus = self._bus
+        assert self.durable is not None
+        checked_at = datetime.now(UTC)
+        try:
+            await bus._require_js().consumer_info(bus.stream, self.durable)
+            self._alive_at = checked_at
+            return
+        except nats.js.errors.NotFoundError:
+            pass
+        except Exception:  # disconnected or slow: the next check will tell
+            return
+        logger.warning(
+            "%s: the consumer or stream %s is gone; recreating it from %s",
+            self._where,
+            bus.stream,
+            self._alive_at.isoformat(),
+        )
+        try:
+            await bus._ensure_stream()
+            await bus._ensure_consumer(self.durable, self.pattern, since=self._alive_at)
+        except Exception as exc:
+            logger.warning("%s: could not recreate: %s: %s", self._where, type(exc).__name__, exc)
 
     async def _process_batch(self, msgs: list[Msg]) -> None:
         fetched = time.monotonic()
@@ -864,7 +899,11 @@ class NatsBus(Bus):
       change storage in place).
     * ``publish`` is ``js.publish(subject, json, headers={"Nats-Msg-Id": event.id})`` with the expected
       stream set, awaiting the stream's ack: it raises BusError when the event was not stored, and
-      JetStream drops a re-publish of the same id within ``duplicate_window``.
+      JetStream drops a re-publish of the same id within ``duplicate_window``. When no stream answers
+      at all (deleted, or a server that lost its storage) it recreates the stream and tries once more;
+      likewise an idle durable loop checks every ``consumer_check_interval`` seconds that its consumer
+      still exists, and when not recreates it (and the stream), starting from the time it was last
+      known to exist.
     * Live subscriptions are **core NATS subscriptions** on the pattern (JetStream-published messages
       reach core subscribers too). Chosen because they cost no server-side consumer per subscriber (the
       SSE endpoint may hold one per browser), add no hop, and need no consumer re-creation on reconnect.
@@ -905,6 +944,7 @@ class NatsBus(Bus):
         retry_delays: Sequence[float] = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0),
         fetch_batch: int = 10,
         fetch_timeout: float = 5.0,
+        consumer_check_interval: float = 30.0,
         durable_deliver: Literal["new", "all"] = "new",
         live_queue_size: int = DEFAULT_QUEUE_SIZE,
         request_timeout: float = 5.0,
@@ -934,6 +974,7 @@ class NatsBus(Bus):
         self.retry_delays = tuple(float(d) for d in retry_delays)
         self.fetch_batch = fetch_batch
         self.fetch_timeout = float(fetch_timeout)
+        self.consumer_check_interval = float(consumer_check_interval)
         self.durable_deliver = durable_deliver
         self.live_queue_size = live_queue_size
         self.request_timeout = float(request_timeout)
@@ -1096,20 +1137,33 @@ class NatsBus(Bus):
         js = self._require_js()
         self._check_subject(event.subject)
         payload = event.to_json()
-        try:
-            ack = await js.publish(
-                event.subject,
-                payload,
-                timeout=self.request_timeout,
-                stream=self.stream,
-                headers={"Nats-Msg-Id": event.id},
-            )
-        except (nats.errors.Error, nats.js.errors.Error, TimeoutError, OSError) as exc:
-            raise BusError(
-                f"publish of event {event.id} ({event.subject}) failed: {type(exc).__name__}: {exc}"
-            ) from exc
-        if ack.duplicate:
-            logger.debug("duplicate event %s (%s) not stored again", event.id, event.subject)
+        for attempt in (1, 2):
+            try:
+                ack = await js.publish(
+                    event.subject,
+                    payload,
+                    timeout=self.request_timeout,
+                    stream=self.stream,
+                    headers={"Nats-Msg-Id": event.id},
+                )
+            except nats.js.errors.NoStreamResponseError as exc:
+                # Nobody answered: the stream is gone (deleted, or a server that lost its storage).
+                if attempt == 2:
+                    raise BusError(
+                        f"publish of event {event.id} ({event.subject}): no stream answered"
+                    ) from exc
+                logger.warning(
+                    "no JetStream stream answered on %s; ensuring stream %s", event.subject, self.stream
+                )
+                await self._ensure_stream()
+                continue
+            except (nats.errors.Error, nats.js.errors.Error, TimeoutError, OSError) as exc:
+                raise BusError(
+                    f"publish of event {event.id} ({event.subject}) failed: {type(exc).__name__}: {exc}"
+                ) from exc
+            if ack.duplicate:
+                logger.debug("duplicate event %s (%s) not stored again", event.id, event.subject)
+            return
 
     async def subscribe(self, pattern: str, handler: Handler, *, durable: str | None = None) -> Subscription:
         nc = self._require_nc()
@@ -1158,14 +1212,18 @@ class NatsBus(Bus):
             max_deliver=self.max_deliver,
         )
 
-    async def _ensure_consumer(self, name: str, pattern: str) -> None:
+    async def _ensure_consumer(self, name: str, pattern: str, *, since: datetime | None = None) -> None:
+        """Create the durable (from new events, or from ``since`` when given) or bring it up to date."""
         js = self._require_js()
         desired = self._consumer_config(name, pattern)
         try:
             info = await js.consumer_info(self.stream, name)
         except nats.js.errors.NotFoundError:
+            created = desired
+            if since is not None:
+                created = desired.evolve(deliver_policy=api.DeliverPolicy.BY_START_TIME, opt_start_time=since)
             try:
-                await js.add_consumer(self.stream, config=desired)
+                await js.add_consumer(self.stream, config=created)
                 logger.info("created durable consumer %s on %s for %s", name, self.stream, pattern)
                 return
             except nats.js.errors.BadRequestError:

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from toancanh.core.auth.service import configure_hasher
-from toancanh.core.db import Base, Database
+from toancanh.core.db import Database
 from toancanh.core.migrate import upgrade
 from toancanh.settings import Settings
 
@@ -74,8 +74,13 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def database_url(tmp_path: Path, _pg_database: str | None, _sqlite_template: Path) -> Iterator[str]:
     if _pg_database:
         db = Database(_pg_database)
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
         with db.engine.begin() as c:
+            names = c.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                )
+            ).scalars()
+            tables = ", ".join(f'"{n}"' for n in names if n != "spatial_ref_sys")
             c.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change"))
             c.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
             c.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_change"))

@@ -41,7 +41,9 @@ def test_db_units_user_commands(cli_env: Path) -> None:
     r = runner.invoke(cli, ["units", "import", "--province", "01"])
     assert r.exit_code == 0, r.output
     assert "126" in r.output  # Hà Nội has 126 communes and wards since 1 July 2025
-    r = runner.invoke(cli, ["user", "create", "nva", "--role", "operator", "--unit", "00664", "--password", "mat-khau-123"])
+    r = runner.invoke(
+        cli, ["user", "create", "nva", "--role", "operator", "--unit", "00664", "--password", "mat-khau-123"]
+    )
     assert r.exit_code == 0, r.output
     bad = runner.invoke(cli, ["user", "create", "nvb", "--role", "wizard", "--password", "mat-khau-123"])
     assert bad.exit_code == 2
@@ -67,7 +69,9 @@ def test_boundaries_import(cli_env: Path, tmp_path: Path) -> None:
                 "properties": {"code": "00664"},
                 "geometry": {
                     "type": "Polygon",
-                    "coordinates": [[[105.8, 20.9], [105.84, 20.9], [105.84, 20.95], [105.8, 20.95], [105.8, 20.9]]],
+                    "coordinates": [
+                        [[105.8, 20.9], [105.84, 20.9], [105.84, 20.95], [105.8, 20.95], [105.8, 20.9]]
+                    ],
                 },
             }
         ],
@@ -99,7 +103,11 @@ def test_demo_seeds_once_and_reset_starts_over(cli_env: Path) -> None:
         assert s.scalar(select(func.count()).select_from(Asset).where(Asset.type == "school")) == 20
         assert s.scalar(select(func.count()).select_from(Asset).where(Asset.type == "camera")) >= 30
         assert s.scalar(select(func.count()).select_from(Sample)) > 1000
-        s.add(Asset(code="extra", type="other", domain="urban", name="x", unit_id=commune.id, lat=20.9, lon=105.8))
+        s.add(
+            Asset(
+                code="extra", type="other", domain="urban", name="x", unit_id=commune.id, lat=20.9, lon=105.8
+            )
+        )
     db.dispose()
     r = runner.invoke(cli, ["demo", "--no-serve"])
     assert "đã có sẵn" in r.output
@@ -155,7 +163,9 @@ def test_home_page_shows_demo_kpis(settings: Settings, db: Database, client: Any
 
     page = client.get("/login")
     token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    r = client.post("/login", data={"username": "trucban", "password": DEMO_PASSWORDS["trucban"][0], "csrf": token})
+    r = client.post(
+        "/login", data={"username": "trucban", "password": DEMO_PASSWORDS["trucban"][0], "csrf": token}
+    )
     assert r.status_code == 200 and "Xã Đại Thanh" in r.text
     assert "110.000" in r.text and "Dữ liệu địa lý mô phỏng" in r.text
     charts = client.get("/ui/charts.json").json()

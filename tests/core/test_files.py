@@ -381,12 +381,6 @@ def test_upload_over_the_size_limit_is_refused_with_413(
     assert len(stored_files(settings.blob_dir)) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core.middleware._TooLarge is a plain Exception raised from receive(); FastAPI's body parsing turns "
-    "it into 400 'error parsing the body' before the middleware sees it. Subclassing starlette's "
-    "HTTPException(413) fixes it.",
-)
 def test_streamed_upload_over_the_size_limit_is_refused_with_413(
     small_app: tuple[TestClient, World, Settings],
 ) -> None:

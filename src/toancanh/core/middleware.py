@@ -7,6 +7,7 @@ import time
 import uuid
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from toancanh.core.context import RequestContext, current_request
@@ -24,8 +25,11 @@ SECURITY_HEADERS = [
 ]
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised when a body passes the limit while read; an HTTPException so it is not turned into 400."""
+
+    def __init__(self) -> None:
+        super().__init__(413, "Request body too large")
 
 
 class RequestMiddleware:

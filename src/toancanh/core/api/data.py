@@ -34,9 +34,12 @@ def parse_time(value: Any) -> int:
         return int(value)
     if isinstance(value, str):
         try:
-            return timeseries.to_ms(datetime.fromisoformat(value))
+            ms = timeseries.to_ms(datetime.fromisoformat(value))
         except ValueError as exc:
             raise BadRequest(f"Thời gian không hợp lệ: {value[:40]}", f"Invalid time: {value[:40]}") from exc
+        if not 0 <= ms < 10**14:
+            raise BadRequest("Thời gian phải sau năm 1970", "Times must be after 1970")
+        return ms
     raise BadRequest("Thời gian không hợp lệ", "Invalid time")
 
 
@@ -121,8 +124,8 @@ def upload_file(
 
 @router.get("/files/{sha256}")
 def download_file(sha256: str, request: Request, db: SessionDep, principal: CurrentPrincipal) -> Response:
+    data = request.app.state.blobs.read(sha256.lower())  # first: it refuses anything but a sha256 (NUL, "..")
     blob = db.get(Blob, sha256.lower())
-    data = request.app.state.blobs.read(sha256.lower())
     ctype = blob.content_type if blob else "application/octet-stream"
     return Response(data, media_type=ctype, headers={"Cache-Control": "private, max-age=86400"})
 

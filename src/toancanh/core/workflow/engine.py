@@ -1,292 +1,39 @@
-"""Case workflows (*quy trình xử lý*): state machines, SLA clocks, assignment, escalation, history.
-
-Field reports, incidents, violations and directed tasks are *cases*. A module declares its `CaseType` (states,
-transitions with their permission, required fields and guards, and per-state deadlines, *hạn xử lý*), adds
-`CaseMixin` to its own table, and lets the one `WorkflowEngine` of the process drive it:
-
-- `open()` and `transition()` check everything first and raise a bilingual `AppError` before changing
-  anything; then they change the case and add a `CaseHistory` row, an audit entry and an outbox event, all in
-  the caller's transaction.
-- Deadlines run on the working-time clock (`core.worktime`). `check_deadlines()` marks open cases "warning",
-  then "overdue" (*quá hạn*); a case that falls overdue climbs one escalation level and the escalation hooks
-  (*chuyển cấp*) run, e.g. to hand it to the parent unit's agency or to notify a leader.
-
-Two requests acting on the same case at once: load the case with `with_for_update()` (PostgreSQL) before
-calling `transition()`, so that the second request sees the first one's state.
-"""
+"""The `WorkflowEngine`: opens cases, runs transitions, moves SLA clocks and escalates, recording each
+step as a history row, an audit entry and an outbox event."""
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, and_, or_, select
-from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, object_session
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, object_session
 
 from toancanh.core import audit, outbox
 from toancanh.core.auth.models import User
 from toancanh.core.auth.scope import Principal, unit_path_of
-from toancanh.core.db import Base, BigId, IdMixin, utcnow
+from toancanh.core.db import utcnow
 from toancanh.core.errors import BadRequest, Conflict, Forbidden, Unprocessable
 from toancanh.core.units import Agency
+from toancanh.core.workflow.definitions import (
+    ANY_STATE,
+    SLA_OK,
+    SLA_OVERDUE,
+    SLA_WARNING,
+    SUPERVISOR_ROLES,
+    CaseType,
+    EscalationHook,
+    StateSLA,
+    Transition,
+)
+from toancanh.core.workflow.models import CaseHistory, CaseMixin
 from toancanh.core.worktime import WorkCalendar
-
-__all__ = [
-    "ANY_STATE",
-    "SLA_OK",
-    "SLA_OVERDUE",
-    "SLA_WARNING",
-    "SUPERVISOR_ROLES",
-    "CaseHistory",
-    "CaseMixin",
-    "CaseType",
-    "EscalationHook",
-    "Guard",
-    "StateSLA",
-    "Transition",
-    "WorkflowEngine",
-]
 
 log = logging.getLogger("toancanh.workflow")
 
-ANY_STATE = "*"
-SLA_OK, SLA_WARNING, SLA_OVERDUE = "ok", "warning", "overdue"
 _SLA_RANK = {SLA_OK: 0, SLA_WARNING: 1, SLA_OVERDUE: 2}
-SUPERVISOR_ROLES = frozenset({"operator", "leader", "admin"})
-"""Roles that may run an `assignee_only` transition without belonging to the assigned agency."""
-# Names the engine uses for its own history rows and events.
-_RESERVED = frozenset({"open", "opened", "sla_warning", "sla_overdue"})
-_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
-
-GuardResult = str | tuple[str, str] | None
-Guard = Callable[[Any, Mapping[str, Any]], GuardResult]
-"""guard(case, fields) -> None to allow, or a Vietnamese message (or a (vi, en) pair) to refuse."""
-EscalationHook = Callable[[Session, Any, int], None]
-"""hook(db, case, escalation_level), called when a case falls overdue."""
-
-
-def _check_token(what: str, value: str, max_len: int) -> None:
-    if not _TOKEN.fullmatch(value) or len(value) > max_len:
-        raise ValueError(f"{what} {value!r} must be 1-{max_len} characters of [A-Za-z0-9_-]")
-
-
-# --------------------------------------------------------------------------------------------- declarations
-
-
-@dataclass(frozen=True)
-class Transition:
-    """A named move between states, e.g. "assign", "accept", "resolve", "reopen"."""
-
-    name: str
-    sources: tuple[str, ...]
-    """States it may start from; "*" means any non-final state. Final states must be listed by name."""
-    target: str
-    """The state it leads to; "*" stays in the current state, clocks untouched (a note, a transfer)."""
-    permission: str
-    """Checked with `principal.can(permission, case unit path, case domain)`."""
-    required: tuple[str, ...] = ()
-    """Fields that must be present and non-empty (e.g. "comment", "agency_id", "evidence")."""
-    guard: Guard | None = None
-    assignee_only: bool = False
-    """Only staff of the assigned agency, or a holder of the permission with a `SUPERVISOR_ROLES` role."""
-    label_vi: str = ""
-    label_en: str = ""
-
-    def __post_init__(self) -> None:
-        _check_token("transition name", self.name, 32)
-        if self.name in _RESERVED:
-            raise ValueError(f"transition name {self.name!r} is reserved by the engine")
-        object.__setattr__(self, "sources", tuple(self.sources))
-        object.__setattr__(self, "required", tuple(self.required))
-        if not self.sources:
-            raise ValueError(f"transition {self.name!r} has no source state")
-        if not self.permission:
-            raise ValueError(f"transition {self.name!r} has no permission")
-
-    def label(self, lang: str = "vi") -> str:
-        return (self.label_en if lang == "en" else self.label_vi) or self.name
-
-
-@dataclass(frozen=True)
-class StateSLA:
-    """The time allowed in a state, in WORKING time from entering it; "warning" at `warn_ratio` of it."""
-
-    hours: float | None = None
-    days: int | None = None
-    warn_ratio: float = 0.75
-
-    def __post_init__(self) -> None:
-        if self.hours is None and self.days is None:
-            raise ValueError("StateSLA needs hours or days")
-        if (self.hours or 0) < 0 or (self.days or 0) < 0 or not (self.hours or self.days):
-            raise ValueError("StateSLA hours/days must be >= 0 and not both zero")
-        if not 0 < self.warn_ratio <= 1:
-            raise ValueError("warn_ratio must be in (0, 1]")
-
-    def deadline(self, calendar: WorkCalendar, start: datetime) -> datetime:
-        """The moment this much working time after `start`."""
-        due = start
-        if self.days:
-            due = calendar.add_working_days(due, self.days)
-        if self.hours:
-            due = calendar.add_working_hours(due, self.hours)
-        return due
-
-
-@dataclass(frozen=True, kw_only=True)
-class CaseType:
-    """The declaration of one kind of case: its states, transitions, deadlines and event subjects.
-
-    Validated at construction; a mistake raises ValueError when the module is imported, not at run time.
-    """
-
-    name: str
-    """e.g. "field_report"; also the audit entity type and the history `case_type`."""
-    states: tuple[str, ...]
-    initial: str
-    final: tuple[str, ...]
-    transitions: tuple[Transition, ...]
-    sla: Mapping[str, StateSLA] = field(default_factory=dict)
-    subject_prefix: str
-    """Events go to f"{subject_prefix}.{transition}", e.g. "toancanh.reports.report.assign"."""
-    labels_vi: Mapping[str, str] = field(default_factory=dict)
-    labels_en: Mapping[str, str] = field(default_factory=dict)
-
-    _by_name: Mapping[str, Transition] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        _check_token("case type name", self.name, 40)
-        for token in self.subject_prefix.split("."):
-            _check_token(f"subject prefix {self.subject_prefix!r} token", token, 64)
-        for attr in ("states", "final", "transitions"):
-            object.__setattr__(self, attr, tuple(getattr(self, attr)))
-        for attr in ("sla", "labels_vi", "labels_en"):
-            object.__setattr__(self, attr, MappingProxyType(dict(getattr(self, attr))))
-        states = set(self.states)
-        if len(states) != len(self.states):
-            raise ValueError(f"{self.name}: duplicate states")
-        for s in self.states:
-            if not s or s == ANY_STATE or len(s) > 32:
-                raise ValueError(f"{self.name}: invalid state name {s!r}")
-        if self.initial not in states:
-            raise ValueError(f"{self.name}: initial state {self.initial!r} is not declared")
-        if not self.final or not set(self.final) <= states:
-            raise ValueError(
-                f"{self.name}: final states {self.final!r} must be declared states (at least one)"
-            )
-        if self.initial in self.final:
-            raise ValueError(f"{self.name}: the initial state cannot be final")
-        by_name: dict[str, Transition] = {}
-        for t in self.transitions:
-            if t.name in by_name:
-                raise ValueError(f"{self.name}: duplicate transition {t.name!r}")
-            by_name[t.name] = t
-            if t.target != ANY_STATE and t.target not in states:
-                raise ValueError(f"{self.name}: transition {t.name!r} targets undeclared state {t.target!r}")
-            unknown = [s for s in t.sources if s != ANY_STATE and s not in states]
-            if unknown:
-                raise ValueError(f"{self.name}: transition {t.name!r} starts from undeclared {unknown!r}")
-        for where, keys in (("sla", self.sla), ("labels_vi", self.labels_vi), ("labels_en", self.labels_en)):
-            if not set(keys) <= states:
-                raise ValueError(
-                    f"{self.name}: {where} names undeclared states {sorted(set(keys) - states)!r}"
-                )
-        if set(self.sla) & set(self.final):
-            raise ValueError(f"{self.name}: final states cannot have an SLA")
-        object.__setattr__(self, "_by_name", MappingProxyType(by_name))
-
-    def find(self, name: str) -> Transition | None:
-        return self._by_name.get(name)
-
-    def is_final(self, state: str) -> bool:
-        return state in self.final
-
-    def starts_from(self, t: Transition, state: str) -> bool:
-        """Whether `t` may start from `state` ("*" covers every non-final state)."""
-        return state in t.sources or (ANY_STATE in t.sources and not self.is_final(state))
-
-    def from_state(self, state: str) -> list[Transition]:
-        """The transitions that may start from `state`, in declaration order."""
-        return [t for t in self.transitions if self.starts_from(t, state)]
-
-    def label(self, state: str, lang: str = "vi") -> str:
-        return (self.labels_en if lang == "en" else self.labels_vi).get(state, state)
-
-
-# --------------------------------------------------------------------------------------------- tables
-
-
-class CaseMixin:
-    """The workflow columns of a case table; combine with IdMixin and UnitScopedMixin.
-
-    A `domain` column (sector, e.g. "traffic") is optional; when the model has one, grants limited to
-    domains are checked against it.
-    """
-
-    if TYPE_CHECKING:
-        id: Mapped[int]
-        unit_id: Mapped[int]
-
-    state: Mapped[str] = mapped_column(String(32), index=True)
-    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
-    state_since: Mapped[datetime] = mapped_column(default=utcnow)
-    due_at: Mapped[datetime | None] = mapped_column(index=True)
-    sla_status: Mapped[str] = mapped_column(String(16), default=SLA_OK)
-    escalation_level: Mapped[int] = mapped_column(default=0)
-    closed_at: Mapped[datetime | None] = mapped_column()
-
-    @declared_attr
-    def assignee_agency_id(cls) -> Mapped[int | None]:
-        return mapped_column(BigId, ForeignKey("agencies.id"), index=True)
-
-    @declared_attr
-    def assignee_user_id(cls) -> Mapped[int | None]:
-        return mapped_column(BigId, ForeignKey("users.id"), index=True)
-
-
-class CaseHistory(IdMixin, Base):
-    """One step in a case's life (shared by every case type): who moved it where, when, with what."""
-
-    __tablename__ = "case_history"
-    __table_args__ = (Index("ix_case_history_case", "case_type", "case_id"),)
-
-    case_type: Mapped[str] = mapped_column(String(40))
-    case_id: Mapped[int] = mapped_column(BigId)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
-    actor_id: Mapped[int | None] = mapped_column(BigId)
-    actor: Mapped[str] = mapped_column(String(80), default="system")
-    transition: Mapped[str] = mapped_column(String(40))
-    from_state: Mapped[str | None] = mapped_column(String(32))
-    to_state: Mapped[str] = mapped_column(String(32))
-    comment: Mapped[str] = mapped_column(Text, default="")
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    assignee_agency_id: Mapped[int | None] = mapped_column(BigId)
-    assignee_user_id: Mapped[int | None] = mapped_column(BigId)
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "case_type": self.case_type,
-            "case_id": self.case_id,
-            "at": self.at.isoformat(),
-            "actor_id": self.actor_id,
-            "actor": self.actor,
-            "transition": self.transition,
-            "from_state": self.from_state,
-            "to_state": self.to_state,
-            "comment": self.comment,
-            "data": self.data,
-            "assignee_agency_id": self.assignee_agency_id,
-            "assignee_user_id": self.assignee_user_id,
-        }
-
-
-# --------------------------------------------------------------------------------------------- engine
 
 C = TypeVar("C", bound=CaseMixin)
 

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from toancanh.core import logs
@@ -78,6 +79,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         code, vi = _HTTP_CODES.get(exc.status_code, ("http_error", "Lỗi yêu cầu"))
         en = exc.detail if isinstance(exc.detail, str) else code
         return JSONResponse(error_body(code, vi, en), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value the validation let through (e.g. an integer beyond BIGINT).
+        log.warning("database refused a value on %s %s: %s", request.method, request.url.path, exc.orig)
+        body = error_body("invalid_value", "Giá trị không hợp lệ", "Invalid value")
+        return JSONResponse(body, status_code=400)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from toancanh.core import audit, timeseries
 from toancanh.core.api.deps import CurrentPrincipal, SessionDep, require
-from toancanh.core.api.schemas import SamplesIn, SeriesIn
+from toancanh.core.api.schemas import DbId, SamplesIn, SeriesIn
 from toancanh.core.assets import DOMAINS
 from toancanh.core.audit import AuditEntry
 from toancanh.core.auth.scope import Principal, get_scoped, scoped
@@ -45,7 +45,7 @@ def parse_time(value: Any) -> int:
 
 @router.get("/series")
 def list_series(
-    db: SessionDep, principal: CurrentPrincipal, asset_id: int | None = None, unit_id: int | None = None
+    db: SessionDep, principal: CurrentPrincipal, asset_id: DbId | None = None, unit_id: DbId | None = None
 ) -> list[dict[str, Any]]:
     stmt = scoped(select(timeseries.Series), principal, timeseries.Series, "series.read")
     if asset_id is not None:
@@ -79,7 +79,7 @@ def create_series(body: SeriesIn, db: SessionDep, principal: CurrentPrincipal) -
 
 @router.post("/series/{series_id}/samples")
 def write_samples(
-    series_id: int, body: SamplesIn, db: SessionDep, principal: CurrentPrincipal
+    series_id: DbId, body: SamplesIn, db: SessionDep, principal: CurrentPrincipal
 ) -> dict[str, int]:
     """Batched write: up to 50,000 samples per request; a repeated time overwrites the value."""
     series = get_scoped(db, principal, timeseries.Series, series_id, "series.read")
@@ -91,7 +91,7 @@ def write_samples(
 
 @router.get("/series/{series_id}/samples")
 def read_samples(
-    series_id: int,
+    series_id: DbId,
     db: SessionDep,
     principal: CurrentPrincipal,
     start: str = Query(max_length=40),
@@ -136,7 +136,7 @@ def audit_log(
     principal: Principal = require("audit.read"),
     action: str | None = Query(default=None, max_length=80),
     entity_type: str | None = Query(default=None, max_length=60),
-    before_id: int | None = None,
+    before_id: DbId | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[dict[str, Any]]:
     """The audit log, newest first; non-admins see entries of their units only."""

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from toancanh.core import assets as asset_service
 from toancanh.core import audit
 from toancanh.core.api.deps import CurrentPrincipal, SessionDep
-from toancanh.core.api.schemas import AgencyIn, AssetIn, AssetPatch
+from toancanh.core.api.schemas import AgencyIn, AssetIn, AssetPatch, DbId
 from toancanh.core.auth.scope import get_scoped, scoped
 from toancanh.core.errors import BadRequest, Conflict
 from toancanh.core.geo import GeoError, feature, feature_collection, parse_bbox
@@ -24,7 +24,7 @@ def list_units(
     db: SessionDep,
     principal: CurrentPrincipal,
     level: int | None = Query(default=None, ge=1, le=3),
-    parent_id: int | None = None,
+    parent_id: DbId | None = None,
     q: str | None = Query(default=None, max_length=100),
     limit: int = Query(default=500, ge=1, le=5000),
 ) -> list[dict[str, Any]]:
@@ -66,14 +66,14 @@ def locate(
 
 
 @router.get("/units/{unit_id}")
-def unit_detail(unit_id: int, db: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+def unit_detail(unit_id: DbId, db: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
     unit = get_scoped(db, principal, Unit, unit_id, "units.read")
     return {**unit.summary(), "boundary": unit.boundary}
 
 
 @router.get("/agencies")
 def list_agencies(
-    db: SessionDep, principal: CurrentPrincipal, unit_id: int | None = None
+    db: SessionDep, principal: CurrentPrincipal, unit_id: DbId | None = None
 ) -> list[dict[str, Any]]:
     stmt = scoped(select(Agency), principal, Agency, "agencies.read")
     if unit_id is not None:
@@ -108,7 +108,7 @@ def list_assets(
     principal: CurrentPrincipal,
     type: list[str] | None = Query(default=None, max_length=20),
     bbox: str | None = Query(default=None, max_length=120, description="minlon,minlat,maxlon,maxlat"),
-    unit_id: int | None = None,
+    unit_id: DbId | None = None,
     domain: str | None = Query(default=None, max_length=32),
     format: Literal["geojson", "json"] = "geojson",
 ) -> Any:
@@ -132,13 +132,13 @@ def create_asset(body: AssetIn, db: SessionDep, principal: CurrentPrincipal) -> 
 
 
 @router.get("/assets/{asset_id}")
-def asset_detail(asset_id: int, db: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+def asset_detail(asset_id: DbId, db: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
     return asset_service.get_asset(db, principal, asset_id).summary()
 
 
 @router.patch("/assets/{asset_id}")
 def patch_asset(
-    asset_id: int, body: AssetPatch, db: SessionDep, principal: CurrentPrincipal
+    asset_id: DbId, body: AssetPatch, db: SessionDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     asset = asset_service.get_asset(db, principal, asset_id)
     changes = body.model_dump(exclude_unset=True)

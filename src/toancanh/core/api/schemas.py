@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from annotated_types import Interval
 from pydantic import BaseModel, ConfigDict, Field
+
+# A row id, in a body, a path or a query. Ids are 64-bit (BIGINT on PostgreSQL, INTEGER on SQLite); a larger
+# number would reach the database driver and fail there (500), so it is refused as invalid input (422).
+DbId = Annotated[int, Interval(ge=-(2**63), le=2**63 - 1)]
 
 
 class Strict(BaseModel):
@@ -28,18 +33,18 @@ class UserIn(Strict):
     full_name: str = Field(default="", max_length=200)
     email: str = Field(default="", max_length=200)
     phone: str = Field(default="", max_length=40)
-    agency_id: int | None = None
+    agency_id: DbId | None = None
     is_service: bool = False
     grants: list[GrantIn] = Field(default_factory=list, max_length=20)
 
 
 class ApiKeyIn(Strict):
-    user_id: int
+    user_id: DbId
     name: str = Field(min_length=1, max_length=120)
 
 
 class AgencyIn(Strict):
-    unit_id: int
+    unit_id: DbId
     code: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     name: str = Field(min_length=1, max_length=200)
     name_en: str = Field(default="", max_length=200)
@@ -52,7 +57,7 @@ class AgencyIn(Strict):
 
 
 class AssetIn(Strict):
-    unit_id: int
+    unit_id: DbId
     code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     type: str = Field(max_length=32)
     domain: str = Field(max_length=32)
@@ -69,14 +74,14 @@ class AssetPatch(Strict):
     lon: float | None = Field(default=None, ge=-180, le=180)
     attributes: dict[str, Any] | None = None
     status: str | None = Field(default=None, max_length=16)
-    unit_id: int | None = None
+    unit_id: DbId | None = None
 
 
 class SeriesIn(Strict):
     key: str = Field(min_length=1, max_length=160, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
     name: str = Field(min_length=1, max_length=200)
-    unit_id: int
-    asset_id: int | None = None
+    unit_id: DbId
+    asset_id: DbId | None = None
     domain: str = Field(default="environment", max_length=32)
     unit_of_measure: str = Field(default="", max_length=32)
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from toancanh.core.auth.models import ROLES, ApiKey, AuthSession, Grant, LoginAttempt, User
 from toancanh.core.auth.scope import Principal, ScopedGrant
 from toancanh.core.errors import BadRequest, Conflict, TooManyRequests, Unauthorized
-from toancanh.core.units import Unit, unit_by_code
+from toancanh.core.units import Agency, Unit, unit_by_code
 
 # OWASP's minimum for argon2id: m=19 MiB, t=2, p=1.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
@@ -66,6 +66,8 @@ def create_user(
         raise BadRequest("Tên đăng nhập không hợp lệ", "Invalid username")
     if db.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict("Tên đăng nhập đã tồn tại", "Username already exists")
+    if fields.get("agency_id") is not None and db.get(Agency, fields["agency_id"]) is None:
+        raise BadRequest("Cơ quan không tồn tại", "Unknown agency")
     user = User(username=username, password_hash=hash_password(password) if password else "", **fields)
     db.add(user)
     db.flush()

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     site_name: str = "Toàn Cảnh"
     default_locale: str = "vi"
     tile_url: str = ""  # e.g. "https://tile.example.org/{z}/{x}/{y}.png"; empty: no base map (offline)
-    max_body_bytes: int = 10 * 1024 * 1024
+    max_body_bytes: int = 25 * 1024 * 1024  # five phone photos fit
     session_hours: int = 12
     login_max_failures: int = 5
     login_window_minutes: int = 15

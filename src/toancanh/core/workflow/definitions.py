@@ -115,6 +115,8 @@ class CaseType:
     """Events go to f"{subject_prefix}.{transition}", e.g. "toancanh.reports.report.assign"."""
     labels_vi: Mapping[str, str] = field(default_factory=dict)
     labels_en: Mapping[str, str] = field(default_factory=dict)
+    sla_for: Callable[[Any, str], StateSLA | None] | None = None
+    """Optional per-case deadlines: sla_for(case, state), e.g. by priority or category; else `sla`."""
 
     _by_name: Mapping[str, Transition] = field(init=False, repr=False, compare=False)
 
@@ -158,6 +160,14 @@ class CaseType:
         if set(self.sla) & set(self.final):
             raise ValueError(f"{self.name}: final states cannot have an SLA")
         object.__setattr__(self, "_by_name", MappingProxyType(by_name))
+
+    def sla_of(self, case: Any, state: str) -> StateSLA | None:
+        """The deadline rule for `case` in `state`."""
+        if self.is_final(state):
+            return None
+        if self.sla_for is not None and case is not None:
+            return self.sla_for(case, state)
+        return self.sla.get(state)
 
     def find(self, name: str) -> Transition | None:
         return self._by_name.get(name)

@@ -74,9 +74,11 @@ class WorkflowEngine:
 
     # ----------------------------------------------------------------------------------------- deadlines
 
-    def deadline(self, case_type: CaseType | str, state: str, start: datetime) -> datetime | None:
+    def deadline(
+        self, case_type: CaseType | str, state: str, start: datetime, case: Any = None
+    ) -> datetime | None:
         """When a case entering `state` at `start` is due, or None when the state has no SLA."""
-        sla = self._resolve(case_type).sla.get(state)
+        sla = self._resolve(case_type).sla_of(case, state)
         return sla.deadline(self.calendar, start) if sla else None
 
     def sla_remaining(self, case: CaseMixin, now: datetime | None = None) -> float | None:
@@ -110,7 +112,7 @@ class WorkflowEngine:
         case.state = ct.initial
         case.opened_at = now
         case.state_since = now
-        case.due_at = self.deadline(ct, ct.initial, now)
+        case.due_at = self.deadline(ct, ct.initial, now, case)
         case.sla_status = SLA_OK
         case.escalation_level = 0
         case.closed_at = None
@@ -200,7 +202,7 @@ class WorkflowEngine:
         if t.target != ANY_STATE:
             case.state = t.target
             case.state_since = now
-            case.due_at = self.deadline(ct, t.target, now)
+            case.due_at = self.deadline(ct, t.target, now, case)
             case.sla_status = SLA_OK
             case.closed_at = now if ct.is_final(t.target) else None
         return self._record(
@@ -297,7 +299,7 @@ class WorkflowEngine:
             return SLA_OK
         if now > due:
             return SLA_OVERDUE
-        sla = ct.sla.get(case.state)
+        sla = ct.sla_of(case, case.state)
         ratio = sla.warn_ratio if sla else StateSLA.warn_ratio
         window = self.calendar.working_seconds_between(case.state_since, due)
         elapsed = self.calendar.working_seconds_between(case.state_since, now)

@@ -40,3 +40,4 @@ class Resource:
     create_body: Callable[[World, str, str], dict[str, Any]] | None = None  # (world, unit key, suffix)
     create_targets: list[tuple[str, str | None]] = field(default_factory=list)  # (unit key, domain)
     admin_only_create: bool = False
+    extra_rule: Callable[[str, Any], bool] | None = None  # (who, object key) -> also required to see it

@@ -16,7 +16,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-DEFAULT_MODULES = ["admin"]
+DEFAULT_MODULES = ["admin", "reports"]
 
 
 class Settings(BaseSettings):

@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import WORLD_USERS
 from tests.permission_matrix import Resource, covers
+from toancanh.core.auth.permissions import role_has
 
 
 def _asset_objects(w: Any) -> dict[str, tuple[Any, str, str | None]]:
@@ -87,9 +88,34 @@ RESOURCES = [
 ]
 
 
+def _report_objects(w: Any) -> dict[str, tuple[Any, str, str | None]]:
+    return w.reports
+
+
+def _agency_rule(who: str, key: str) -> bool:
+    # agency staff see only the reports assigned to their agency (police_a belongs to ca-a)
+    return WORLD_USERS[who][0] != "agency_staff" or key == "rep-a-routed"
+
+
+RESOURCES.append(
+    Resource(
+        name="reports",
+        list_url="/api/v1/reports",
+        detail_url=lambda i: f"/api/v1/reports/{i}",
+        read_permission="reports.read",
+        objects=_report_objects,
+        ids_from_list=lambda body: {r["id"] for r in body},
+        extra_rule=_agency_rule,
+    )
+)
+
+
 @pytest.fixture
 def matrix_world(world: Any, db: Any) -> Any:
     from toancanh.core.timeseries import Series
+    from toancanh.core.workflow import WorkflowEngine
+    from toancanh.modules.reports import service as reports
+    from toancanh.modules.reports.models import ReportCategory
 
     world.series = {}
     with db.session() as s:
@@ -99,6 +125,30 @@ def matrix_world(world: Any, db: Any) -> Any:
             s.add(row)
             s.flush()
             world.series[code] = (row.id, _path(world, a.unit_id), a.domain)
+    world.reports = {}
+    engine = WorkflowEngine()
+    with db.session() as s:
+        security = s.query(ReportCategory).filter_by(code="an-ninh").one()
+        reports.set_route(s, s.merge(world.units["H1"]), security, s.merge(world.agencies["ca-a"]))
+        blobs = None
+        for key, cat, lat, lon, unit in (
+            ("rep-a-routed", "an-ninh", 20.905, 105.805, "H1"),
+            ("rep-a-waste", "rac-thai", 20.925, 105.825, "A"),
+            ("rep-b", "an-ninh", 21.03, 105.85, "B"),
+        ):
+            locate = (lambda u: lambda lat, lon: [world.units[u].id])(unit)
+            r = reports.submit(
+                s,
+                engine,
+                blobs,
+                locate,
+                category_code=cat,
+                description="Phản ánh kiểm thử quyền",
+                lat=lat,
+                lon=lon,
+                channel="hotline",
+            )
+            world.reports[key] = (r.id, _path(world, r.unit_id), r.domain)
     return world
 
 
@@ -108,9 +158,15 @@ def test_list_and_detail_follow_grants(client: Any, matrix_world: Any, resource:
     w = matrix_world
     objects = resource.objects(w)
     resp = client.get(resource.list_url, headers=w.auth(who))
-    expected = {
-        oid for oid, path, dom in objects.values() if covers(who, resource.read_permission, path, dom)
-    }
+
+    def sees(key: str, path: str, dom: str | None) -> bool:
+        extra = resource.extra_rule(who, key) if resource.extra_rule else True
+        return covers(who, resource.read_permission, path, dom) and extra
+
+    expected = {oid for key, (oid, path, dom) in objects.items() if sees(key, path, dom)}
+    if resp.status_code == 403:  # a role without the permission anywhere may be refused outright
+        assert not role_has(WORLD_USERS[who][0], resource.read_permission)
+        return
     assert resp.status_code == 200, resp.text
     listed = resource.ids_from_list(resp.json()) & {oid for oid, _, _ in objects.values()}
     assert listed == expected, f"{who} sees {listed}, expected {expected}"
@@ -119,7 +175,7 @@ def test_list_and_detail_follow_grants(client: Any, matrix_world: Any, resource:
         if not url:
             continue
         r = client.get(url, headers=w.auth(who))
-        want = 200 if covers(who, resource.read_permission, path, dom) else 404
+        want = 200 if sees(key, path, dom) else 404
         assert r.status_code == want, f"{who} GET {key}: {r.status_code} != {want}"
         if want == 404:
             assert r.json()["error"]["code"] == "not_found"

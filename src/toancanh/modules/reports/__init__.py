@@ -1,0 +1,39 @@
+"""Citizen field reports (phản ánh hiện trường): from a phone photo to a rated resolution."""
+
+from pathlib import Path
+from typing import Any
+
+from toancanh.core.modules import Module, NavItem
+from toancanh.modules.reports import api, service, web
+from toancanh.modules.reports.workflow import FIELD_REPORT
+
+
+async def _startup(app: Any) -> None:
+    app.state.workflow.register(FIELD_REPORT)
+    with app.state.db.session() as db:
+        service.ensure_categories(db)
+
+
+module = Module(
+    name="reports",
+    title_vi="Phản ánh hiện trường",
+    title_en="Field reports",
+    routers=[api.router],
+    web_routers=[web.router],
+    permissions={
+        "operator": {
+            "reports.read",
+            "reports.assign",
+            "reports.handle",
+            "reports.moderate",
+            "reports.identity",
+        },
+        "leader": {"reports.read", "reports.identity"},
+        "agency_staff": {"reports.read", "reports.handle"},
+        "viewer": {"reports.read"},
+        "admin": {"reports.configure"},
+    },
+    nav=[NavItem("/reports/queue", "Phản ánh", "Reports", permission="reports.read")],
+    on_startup=[_startup],
+    templates_dir=str(Path(__file__).parent / "templates"),
+)

@@ -19,6 +19,7 @@ from toancanh.core.timeseries import Sample
 from toancanh.core.units import Unit
 from toancanh.demo.seed import DEMO_PASSWORDS, seed_demo
 from toancanh.demo.simulator import Simulator
+from toancanh.modules.reports.models import FieldReport
 from toancanh.settings import Settings
 
 runner = CliRunner()
@@ -125,15 +126,47 @@ def test_simulator_emits_events_through_the_outbox(settings: Settings, db: Datab
     with db.session() as s:
         before = s.scalar(select(func.count()).select_from(OutboxEvent))
         samples_before = s.scalar(select(func.count()).select_from(Sample))
+        reports_before = s.scalar(select(func.count()).select_from(FieldReport))
     sim = Simulator(db, seed=1)
-    kinds = {sim.tick() for _ in range(40)}
-    assert {"waste", "violation", "report"} <= kinds
+    kinds = [sim.tick() for _ in range(40)]
+    assert {"waste", "violation", "report"} <= set(kinds)
     with db.session() as s:
         events = s.scalars(select(OutboxEvent).order_by(OutboxEvent.id).offset(before)).all()
         assert len(events) >= 40
         assert all(e.unit_path and e.unit_path.startswith("/01/00664/") for e in events)
-        assert all(e.data.get("title_vi") for e in events)
+        # every event has a ticker title, except the steps of a report's case (opened, assign, ...)
+        assert all(e.data.get("title_vi") or e.data.get("case_type") == "field_report" for e in events)
         assert s.scalar(select(func.count()).select_from(Sample)) > samples_before
+        # simulated citizens' reports are real reports, routed like any other
+        new = s.scalars(select(FieldReport).order_by(FieldReport.id).offset(reports_before)).all()
+        assert len(new) == kinds.count("report") and all(r.channel == "web" for r in new)
+        assert any(r.state == "assigned" for r in new)
+
+
+def test_demo_reports_in_every_state(settings: Settings, db: Database, client: Any) -> None:
+    from toancanh.modules.reports.models import RoutingRule
+
+    assert seed_demo(db)
+    with db.session() as s:
+        states = dict(
+            s.execute(select(FieldReport.state, func.count()).group_by(FieldReport.state)).tuples().all()
+        )
+        assert sum(states.values()) == 40 and states["closed"] >= 10
+        assert {"received", "assigned", "in_progress", "resolved", "rejected", "merged"} <= set(states)
+        sla = s.scalars(select(FieldReport.sla_status).where(FieldReport.state.not_in(["closed"]))).all()
+        assert sla.count("overdue") == 1
+        assert s.scalar(select(func.count()).select_from(RoutingRule)) == 13  # all but "khác"
+        assert s.scalar(select(func.count()).where(FieldReport.rating.is_not(None))) >= 10
+    r = client.get("/login")  # the statistics of the demo, as its operator sees them
+    import re
+
+    token = re.search(r'name="csrf" value="([^"]+)"', r.text).group(1)
+    client.post(
+        "/login", data={"username": "trucban", "password": DEMO_PASSWORDS["trucban"][0], "csrf": token}
+    )
+    totals = client.get("/api/v1/reports/stats").json()["totals"]
+    assert totals["received"] == 40 and totals["late"] >= 1 and totals["overdue"] == 1
+    assert 0.5 < totals["on_time_rate"] < 1 and 0.5 < totals["satisfaction_rate"] <= 1
 
 
 def test_settings_from_env_and_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,6 @@ import contextlib
 import importlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,6 +28,7 @@ from toancanh.core.files import BlobStore
 from toancanh.core.middleware import RequestMiddleware
 from toancanh.core.modules import Module
 from toancanh.core.outbox import Relay
+from toancanh.core.tasks import spawn
 from toancanh.core.workflow import WorkflowEngine
 from toancanh.core.worktime import WorkCalendar
 from toancanh.settings import Settings
@@ -163,17 +163,3 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             app.include_router(r, include_in_schema=False)
     app.add_middleware(RequestMiddleware, max_body=settings.max_body_bytes, metrics=app.state.metrics)
     return app
-
-
-def spawn(app: Any, coro: Any, name: str) -> asyncio.Task[Any]:
-    """Run a background task tied to the app's lifetime (cancelled at shutdown, errors logged)."""
-    task: asyncio.Task[Any] = asyncio.create_task(coro, name=name)
-    app.state.background.add(task)
-
-    def done(t: asyncio.Task[Any]) -> None:
-        app.state.background.discard(t)
-        if not t.cancelled() and t.exception() is not None:
-            log.error("background task %s failed", name, exc_info=t.exception())
-
-    task.add_done_callback(done)
-    return task

@@ -188,7 +188,7 @@ def demo(
     serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server after seeding")] = True,
 ) -> None:
     """Load the Xã Đại Thanh demo (synthetic geography, real codes) and start the IOC with the simulator."""
-    from toancanh.demo.seed import DEMO_PASSWORDS, seed_demo
+    from toancanh.demo.seed import DEMO_OPEN311_KEY, DEMO_PASSWORDS, seed_demo
 
     settings = _settings()
     if "TOANCANH_SIMULATOR" not in os.environ:  # the demo simulates unless told otherwise
@@ -211,6 +211,7 @@ def demo(
     console.print(f"Mở / open: http://{host}:{port}/")
     for user, (pw, role) in DEMO_PASSWORDS.items():
         console.print(f"  {role:<13} {user:<12} {pw}")
+    console.print(f"  Open311 API key: {DEMO_OPEN311_KEY}", highlight=False, soft_wrap=True)
     db.dispose()
     if serve_:
         _serve(settings, host, port)

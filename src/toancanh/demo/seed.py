@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from datetime import timedelta
@@ -12,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from toancanh.core import outbox, timeseries
 from toancanh.core.assets import Asset
-from toancanh.core.auth.models import User
-from toancanh.core.auth.service import create_user
+from toancanh.core.auth.models import ApiKey, User
+from toancanh.core.auth.service import API_KEY_PREFIX, create_user
 from toancanh.core.db import Database, utcnow
 from toancanh.core.units import LEVEL_SUBUNIT, Agency, Unit, add_unit, import_official_units, unit_by_code
+from toancanh.demo.field_reports import demo_blobs, seed_reports
 from toancanh.demo.geography import DemoGeography, build_demo
 
 # username: (password, role). Printed by `toancanh demo`; these are demo credentials only.
@@ -28,6 +30,8 @@ DEMO_PASSWORDS: dict[str, tuple[str, str]] = {
     "xem": ("xem-daithanh", "viewer"),
     "nguoidan": ("nguoidan-daithanh", "citizen"),
 }
+# The API key of the demo's Open311 app (user "open311"); like the passwords, for the demo only.
+DEMO_OPEN311_KEY = f"{API_KEY_PREFIX}open311demo_daithanh-open311-demo"
 _USERS: dict[str, dict[str, Any]] = {
     "admin": {"full_name": "Quản trị hệ thống", "unit": None},
     "lanhdao": {"full_name": "Nguyễn Văn Hùng (Chủ tịch UBND xã)", "unit": "00664"},
@@ -58,6 +62,7 @@ def seed_demo(db: Database, seed: int = 664) -> bool:
     geo = build_demo(seed)
     with db.session() as s:
         if is_seeded(s):
+            _open311_client(s)  # a demo seeded before Open311 existed gets its client too
             return False
         import_official_units(s, [geo.commune.province_code])
         commune = _commune(s, geo)
@@ -65,8 +70,10 @@ def seed_demo(db: Database, seed: int = 664) -> bool:
         agencies = _agencies(s, geo, commune, hamlets)
         assets = _assets(s, geo, hamlets)
         _users(s, agencies)
+        _open311_client(s)
         _series(s, assets, random.Random(seed))
         _first_events(s, geo, commune)
+        seed_reports(s, demo_blobs(db), seed)
     return True
 
 
@@ -162,6 +169,20 @@ def _users(s: Session, agencies: dict[str, Agency]) -> None:
             full_name=spec["full_name"],
             agency_id=agency.id if agency else None,
         )
+
+
+def _open311_client(s: Session) -> None:
+    """A service user for Open311 apps (a citizen grant: it may only send reports) with the demo key."""
+    if s.scalar(select(User.id).where(User.username == "open311")) is not None:
+        return
+    user = create_user(
+        s, "open311", None, role="citizen", unit_code="00664", full_name="Ứng dụng Open311", is_service=True
+    )
+    prefix, secret = DEMO_OPEN311_KEY.removeprefix(API_KEY_PREFIX).split("_", 1)
+    # The key is fixed so that `toancanh demo` can print it every time; stored as a hash, as any key.
+    key_hash = hashlib.sha256(secret.encode()).hexdigest()
+    s.add(ApiKey(user_id=user.id, name="Open311 (demo)", prefix=prefix, key_hash=key_hash))
+    s.flush()
 
 
 BASELINES = {"pm25": 45.0, "pm10": 70.0, "water_level_cm": 180.0, "noise_dba": 62.0, "flood_depth_cm": 0.0}

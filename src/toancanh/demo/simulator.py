@@ -1,8 +1,8 @@
 """The demo simulator: keeps the control room alive with plausible events through the real outbox.
 
-Sensor readings go into core time series and the assets' last state; camera AI detections, traffic
-violations, citizen reports and device outages become domain events. Everything passes through the
-outbox, so the ticker shows exactly what a real deployment would.
+Sensor readings go into core time series and the assets' last state; citizen reports go through the reports
+service like a real submission; camera AI detections, traffic violations and device outages become domain
+events. Everything passes through the outbox, so the ticker shows exactly what a real deployment would.
 """
 
 from __future__ import annotations
@@ -20,18 +20,24 @@ from toancanh.core import assets as asset_service
 from toancanh.core import outbox, timeseries
 from toancanh.core.assets import Asset
 from toancanh.core.db import Database, utcnow
+from toancanh.core.files import BlobStore
+from toancanh.core.units import unit_index
+from toancanh.core.workflow import WorkflowEngine
 from toancanh.core.worktime import VN_TZ
+from toancanh.demo.field_reports import demo_blobs
 from toancanh.demo.seed import diurnal
+from toancanh.modules.reports import service as report_service
+from toancanh.modules.reports.workflow import FIELD_REPORT
 
 log = logging.getLogger("toancanh.demo")
 
 REPORT_TOPICS = [
-    ("Rác thải tập kết sai quy định", "Garbage dumped in the wrong place", "environment"),
-    ("Đèn chiếu sáng công cộng bị hỏng", "Broken street light", "urban"),
-    ("Ổ gà trên đường", "Pothole on the road", "traffic"),
-    ("Lấn chiếm vỉa hè", "Sidewalk encroachment", "urban"),
-    ("Nước thải chảy tràn ra đường", "Sewage overflowing onto the road", "environment"),
-    ("Tiếng ồn karaoke sau 22 giờ", "Karaoke noise after 22:00", "security"),
+    ("Rác thải tập kết sai quy định", "Garbage dumped in the wrong place", "rac-thai"),
+    ("Đèn chiếu sáng công cộng bị hỏng", "Broken street light", "den-chieu-sang"),
+    ("Ổ gà trên đường", "Pothole on the road", "duong-hu-hong"),
+    ("Lấn chiếm vỉa hè", "Sidewalk encroachment", "lan-chiem"),
+    ("Nước thải chảy tràn ra đường", "Sewage overflowing onto the road", "o-nhiem"),
+    ("Tiếng ồn karaoke sau 22 giờ", "Karaoke noise after 22:00", "an-ninh"),
 ]
 VIOLATIONS = [
     ("vượt đèn đỏ", "ran a red light"),
@@ -46,10 +52,21 @@ def _plate(rnd: random.Random) -> str:
 
 
 class Simulator:
-    def __init__(self, db: Database, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        seed: int | None = None,
+        *,
+        engine: WorkflowEngine | None = None,
+        blobs: BlobStore | None = None,
+    ) -> None:
         self.db = db
         self.rnd = random.Random(seed)
         self.ticks = 0
+        # The app's engine (with its escalation hooks) when run by the app; a bare one in tests.
+        self.engine = engine or WorkflowEngine()
+        self.engine.register(FIELD_REPORT)
+        self.blobs = blobs or demo_blobs(db)
 
     def tick(self, now: datetime | None = None) -> str:
         """One step; returns the kind of thing that happened (for tests and logs)."""
@@ -117,21 +134,42 @@ class Simulator:
         )
 
     def _report(self, s: Session, now: datetime) -> None:
-        vi, en, domain = self.rnd.choice(REPORT_TOPICS)
+        """A citizen's report through the reports service (routed, with its case history and events)."""
+        vi, en, category = self.rnd.choice(REPORT_TOPICS)
         places = s.scalars(select(Asset).where(Asset.type.in_(["waste_point", "school", "hydrant"]))).all()
         where = self.rnd.choice(places)
-        outbox.emit(
+        locate = unit_index(s, self).locate
+        lat = where.lat + self.rnd.uniform(-3e-4, 3e-4)
+        lon = where.lon + self.rnd.uniform(-3e-4, 3e-4)
+        if not locate(lat, lon):
+            lat, lon = where.lat, where.lon
+        report = report_service.submit(
+            s,
+            self.engine,
+            self.blobs,
+            locate,
+            category_code=category,
+            description=f"{vi} gần {where.name}, đề nghị cơ quan chức năng kiểm tra xử lý",
+            lat=lat,
+            lon=lon,
+            address=f"Gần {where.name}",
+            channel="web",
+            now=now,
+        )
+        outbox.emit(  # the ticker's line; the case events themselves carry no title
             s,
             "toancanh.reports.report.created",
             {
-                "title_vi": f"Phản ánh mới: {vi} (gần {where.name})",
-                "title_en": f"New field report: {en} (near {where.name})",
+                "id": report.id,
+                "tracking_code": report.tracking_code,
+                "title_vi": f"Phản ánh mới {report.tracking_code}: {vi} (gần {where.name})",
+                "title_en": f"New field report {report.tracking_code}: {en} (near {where.name})",
                 "severity": "low",
-                "lat": where.lat,
-                "lon": where.lon,
+                "lat": report.lat,
+                "lon": report.lon,
             },
-            unit_id=where.unit_id,
-            domain=domain,
+            unit_id=report.unit_id,
+            domain=report.domain,
         )
 
     def _school_gate(self, s: Session, now: datetime) -> None:
@@ -190,7 +228,7 @@ class Simulator:
 
 async def run(app: Any) -> None:
     """Tick forever at the configured interval (the demo's background task)."""
-    sim = Simulator(app.state.db)
+    sim = Simulator(app.state.db, engine=app.state.workflow, blobs=app.state.blobs)
     interval = app.state.settings.simulator_interval_s
     while True:
         try:

@@ -200,11 +200,12 @@ def test_privacy_of_public_views(client: Any, rworld: Any, db: Any) -> None:
 
 
 def test_nearby_duplicates_and_follow(client: Any, rworld: Any, db: Any) -> None:
-    code = submit(client, **IN_A).json()["tracking_code"]
+    sent = submit(client, **IN_A).json()
     near = client.get(
         "/api/v1/reports/nearby", params={"category": "an-ninh", "lat": 20.9051, "lon": 105.8051}
     ).json()
-    assert [n["tracking_code"] for n in near] == [code] and near[0]["distance_m"] < 30
+    assert [n["id"] for n in near] == [sent["id"]] and near[0]["distance_m"] < 30
+    assert "tracking_code" not in near[0]  # the reporter's private receipt never shows in public lists
     far = client.get(
         "/api/v1/reports/nearby", params={"category": "an-ninh", "lat": 20.915, "lon": 105.805}
     ).json()
@@ -213,8 +214,9 @@ def test_nearby_duplicates_and_follow(client: Any, rworld: Any, db: Any) -> None
         "/api/v1/reports/nearby", params={"category": "rac-thai", "lat": 20.905, "lon": 105.805}
     )
     assert other.json() == []
-    r = client.post(f"/api/v1/reports/track/{code}/follow", json={"phone": "0987654321"})
-    assert r.status_code == 201 and r.json()["supporters"] == 2
+    r = client.post(f"/api/v1/reports/public/{sent['id']}/follow", json={"phone": "0987654321"})
+    assert r.status_code == 201 and r.json() == {"id": sent["id"], "supporters": 2}
+    assert client.post("/api/v1/reports/public/999999/follow", json={}).status_code == 404
 
 
 def test_merge_duplicates(client: Any, rworld: Any, db: Any) -> None:
@@ -257,3 +259,26 @@ def test_deadlines_on_working_time() -> None:
         2026, 2, 25, 15, 0, tzinfo=VN_TZ
     )  # Mon 23, Tue 24, Wed 25
     assert FIELD_REPORT.sla_of(Case(), "closed") is None
+
+
+def test_tracking_codes_never_appear_in_public_surfaces(client: Any, rworld: Any, db: Any) -> None:
+    """The tracking code lets its holder read everything and rate the answer, so only the reporter gets it."""
+    sent = submit(client, photos=[jpeg()], **IN_A).json()
+    code = sent["tracking_code"]
+    client.post(
+        f"/api/v1/reports/{sent['id']}/moderation", json={"approve": True}, headers=rworld.auth("op_a")
+    )
+    surfaces = [
+        client.get("/api/v1/reports/public").text,
+        client.get(
+            "/api/v1/reports/nearby", params={"category": "an-ninh", "lat": 20.905, "lon": 105.805}
+        ).text,
+        client.get("/phan-anh/cong-khai").text,
+        client.get("/open311/v2/requests.json").text,
+        client.get("/open311/v2/requests.xml").text,
+        client.get(f"/open311/v2/requests/{sent['id']}.json").text,
+        client.get("/open311/v2/servicerequestupdates.json").text,
+    ]
+    for text in surfaces:
+        assert code not in text
+    assert client.get(f"/api/v1/reports/track/{code}").json()["tracking_code"] == code

@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Any
 
 from toancanh.core.modules import Module, NavItem
-from toancanh.modules.reports import api, service, web
+from toancanh.modules.reports import api, deadlines, open311, service, stats, web
 from toancanh.modules.reports.workflow import FIELD_REPORT
 
 
@@ -18,7 +18,7 @@ module = Module(
     name="reports",
     title_vi="Phản ánh hiện trường",
     title_en="Field reports",
-    routers=[api.router],
+    routers=[stats.router, api.router, open311.router],  # stats first: /stats, not /{report_id}
     web_routers=[web.router],
     permissions={
         "operator": {
@@ -34,6 +34,6 @@ module = Module(
         "admin": {"reports.configure"},
     },
     nav=[NavItem("/reports/queue", "Phản ánh", "Reports", permission="reports.read")],
-    on_startup=[_startup],
+    on_startup=[_startup, deadlines.start],
     templates_dir=str(Path(__file__).parent / "templates"),
 )

@@ -11,7 +11,8 @@ from toancanh.core.api.deps import CurrentPrincipal, SessionDep, require
 from toancanh.core.api.schemas import DbId
 from toancanh.core.auth.scope import Principal, unit_path_of
 from toancanh.core.errors import BadRequest, PayloadTooLarge
-from toancanh.core.units import Agency, get_unit, unit_index
+from toancanh.core.geo import feature, feature_collection
+from toancanh.core.units import LEVEL_COMMUNE, Agency, Unit, get_unit, unit_index
 from toancanh.modules.reports import service, views
 from toancanh.modules.reports.models import FieldReport, ReportCategory
 from toancanh.modules.reports.photos import MAX_BYTES, MAX_PHOTOS
@@ -135,12 +136,12 @@ def rate(code: str, body: RatingIn, request: Request, db: SessionDep) -> dict[st
     return views.citizen_view(db, report)
 
 
-@router.post("/track/{code}/follow", status_code=201)
-def follow(code: str, body: FollowIn, db: SessionDep) -> dict[str, Any]:
-    """Add yourself to an existing report instead of sending a duplicate."""
-    report = service.by_code(db, code)
+@router.post("/public/{report_id}/follow", status_code=201)
+def follow(report_id: DbId, body: FollowIn, db: SessionDep) -> dict[str, Any]:
+    """Add yourself to an existing report (found with /nearby) instead of sending a duplicate."""
+    report = service.by_public_id(db, report_id)
     service.follow(db, report, body.phone, body.email)
-    return {"tracking_code": report.tracking_code, "supporters": report.supporters}
+    return {"id": report.id, "supporters": report.supporters}
 
 
 @router.get("/public")
@@ -154,6 +155,25 @@ def public_list(
     if before_id:
         stmt = stmt.where(FieldReport.id < before_id)
     return [views.public_view(db, r) for r in db.scalars(stmt.order_by(FieldReport.id.desc()).limit(limit))]
+
+
+@router.get("/area")
+def area(db: SessionDep) -> dict[str, Any]:
+    """The communes and hamlets served, as GeoJSON outlines with their names and nothing else.
+
+    Public, for the citizens' map (which works offline without tiles). Declared before `/{report_id}`,
+    which would otherwise take the path.
+    """
+    rows = db.execute(
+        select(Unit.id, Unit.code, Unit.name, Unit.kind, Unit.level, Unit.boundary)
+        .where(Unit.boundary.is_not(None), Unit.level >= LEVEL_COMMUNE)
+        .order_by(Unit.path)
+        .limit(5000)
+    ).tuples()
+    return feature_collection(
+        feature(boundary, {"code": code, "name": name, "kind": kind, "level": level}, id=uid)
+        for uid, code, name, kind, level, boundary in rows
+    )
 
 
 # ------------------------------------------------------------------------------------------- staff

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from toancanh.core import audit, outbox
@@ -237,6 +237,15 @@ def by_code(db: Session, code: str) -> FieldReport:
     return report
 
 
+def by_public_id(db: Session, ref: str | int) -> FieldReport:
+    """A report by its public number (what public lists and Open311 show), e.g. "1234" or "#1234"."""
+    text = str(ref).strip().lstrip("#")
+    report = db.get(FieldReport, int(text)) if text.isdigit() and len(text) < 19 else None
+    if report is None:
+        raise NotFound("Không tìm thấy phản ánh", "No such report")
+    return report
+
+
 def follow(db: Session, report: FieldReport, phone: str = "", email: str = "") -> ReportFollower:
     """Someone else reports the same problem: they follow it instead of opening a duplicate."""
     if report.state not in OPEN_STATES:
@@ -312,6 +321,7 @@ def rate(
     rating: int,
     satisfied: bool,
     comment: str = "",
+    now: datetime | None = None,
 ) -> FieldReport:
     """The citizen rates the answer: satisfied closes the case, not satisfied reopens it."""
     if report.state != "resolved":
@@ -320,10 +330,12 @@ def rate(
         raise BadRequest("Điểm đánh giá từ 1 đến 5", "Rating must be 1 to 5")
     report.rating, report.satisfied, report.rating_comment = rating, satisfied, comment.strip()[:1000]
     if satisfied:
-        engine.transition(db, FIELD_REPORT, report, "close", None, {"rating": rating})
+        engine.transition(db, FIELD_REPORT, report, "close", None, {"rating": rating}, now=now)
     else:
         reason = comment.strip() or "Người dân chưa hài lòng"
-        engine.transition(db, FIELD_REPORT, report, "reopen", None, {"reason": reason, "rating": rating})
+        engine.transition(
+            db, FIELD_REPORT, report, "reopen", None, {"reason": reason, "rating": rating}, now=now
+        )
     outbox.emit(
         db,
         "toancanh.reports.report.rated",
@@ -382,11 +394,15 @@ def staff_queue(
     priority: str | None = None,
     limit: int = 100,
     before_id: int | None = None,
+    opened_from: datetime | None = None,
+    opened_before: datetime | None = None,
 ) -> list[FieldReport]:
     """The operator/agency queue, newest first, scoped; agency staff see only their agency's cases."""
-    stmt = scoped(select(FieldReport), principal, FieldReport, "reports.read")
-    if only_own_agency(principal):
-        stmt = stmt.where(FieldReport.assignee_agency_id == (principal.agency_id or -1))
+    stmt = scoped_reports(principal)
+    if opened_from is not None:
+        stmt = stmt.where(FieldReport.opened_at >= opened_from)
+    if opened_before is not None:
+        stmt = stmt.where(FieldReport.opened_at < opened_before)
     if states:
         stmt = stmt.where(FieldReport.state.in_(list(states)))
     if category_id:
@@ -409,6 +425,17 @@ def staff_queue(
     if before_id:
         stmt = stmt.where(FieldReport.id < before_id)
     return list(db.scalars(stmt.order_by(FieldReport.id.desc()).limit(limit)))
+
+
+def scoped_reports(principal: Principal) -> Select[tuple[FieldReport]]:
+    """The reports the caller may read: their units and domains; agency staff only their agency's cases.
+
+    The one scoping rule of the queue, the statistics and the export (`with_only_columns` keeps it).
+    """
+    stmt = scoped(select(FieldReport), principal, FieldReport, "reports.read")
+    if only_own_agency(principal):
+        stmt = stmt.where(FieldReport.assignee_agency_id == (principal.agency_id or -1))
+    return stmt
 
 
 def only_own_agency(principal: Principal) -> bool:

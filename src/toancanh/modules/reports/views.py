@@ -65,7 +65,7 @@ def public_view(db: Session, report: FieldReport) -> dict[str, Any]:
     """For anyone: no identity, rounded coordinates, only moderated photos, the answer once resolved."""
     visible = report.moderation == "approved"
     return {
-        "tracking_code": report.tracking_code,
+        "id": report.id,  # the public reference; the tracking code is the reporter's private receipt
         "category": _category(db, report),
         "state": report.state,
         "state_label": FIELD_REPORT.label(report.state, "vi"),
@@ -87,6 +87,7 @@ def citizen_view(db: Session, report: FieldReport) -> dict[str, Any]:
     out = public_view(db, report)
     out.update(
         {
+            "tracking_code": report.tracking_code,
             "description": report.description,
             "photos": _photos(db, report, public_only=False),
             "timeline": timeline(db, report, with_actors=False),

@@ -1,0 +1,138 @@
+"""Deadlines of field reports (hạn xử lý): the minute-by-minute check and the escalation to the leaders.
+
+The workflow engine moves each open report's SLA clock ("ok" -> "warning" at 80 % of the working time ->
+"overdue") and emits `toancanh.reports.report.sla_warning` / `.sla_overdue` itself. What this module adds is
+the loop that asks it every minute, and what happens when a report falls overdue (chuyển cấp): an event for
+the leaders of the report's unit (`toancanh.reports.report.escalated`, with a title for the ticker) and an
+audit entry, once per overdue deadline.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from toancanh.core import audit, outbox
+from toancanh.core.auth.models import Grant, User
+from toancanh.core.db import Database
+from toancanh.core.tasks import run_every, spawn
+from toancanh.core.units import Unit
+from toancanh.core.workflow import WorkflowEngine
+from toancanh.modules.reports.models import FieldReport
+from toancanh.modules.reports.workflow import FIELD_REPORT
+
+log = logging.getLogger("toancanh.reports.deadlines")
+
+CHECK_EVERY_S = 60.0
+FIRST_CHECK_AFTER_S = 5.0  # catch up on the time the app was down, once it has started
+ESCALATED = "toancanh.reports.report.escalated"
+LEADER_ROLE = "leader"
+
+_hooked: weakref.WeakSet[WorkflowEngine] = weakref.WeakSet()
+
+
+def check_once(
+    db: Database, engine: WorkflowEngine, now: datetime | None = None
+) -> list[tuple[int, str, str]]:
+    """One pass over the open reports as of `now`: (report id, old status, new status) per change."""
+    with db.session() as s:
+        changed = engine.check_deadlines(s, FIELD_REPORT, FieldReport, now)
+        out = [(report.id, old, new) for report, old, new in changed]
+    if out:
+        log.info("report deadlines: %d changed", len(out))
+    return out
+
+
+def leaders_of(db: Session, report: FieldReport) -> list[User]:
+    """Active users holding the leader role over the report's unit (or above it) and its domain."""
+    path = db.scalar(select(Unit.path).where(Unit.id == report.unit_id)) or ""
+    codes = [c for c in path.strip("/").split("/") if c]
+    above = select(Unit.id).where(Unit.code.in_(codes))
+    rows = db.execute(
+        select(User, Grant.domains)
+        .join(Grant, Grant.user_id == User.id)
+        .where(
+            Grant.role == LEADER_ROLE,
+            User.active.is_(True),
+            Grant.unit_id.is_(None) | Grant.unit_id.in_(above),
+        )
+        .order_by(User.id)
+    ).tuples()
+    seen: dict[int, User] = {}
+    for user, domains in rows:
+        if domains is None or report.domain in domains:
+            seen.setdefault(user.id, user)
+    return list(seen.values())
+
+
+def escalate(db: Session, report: FieldReport, level: int) -> None:
+    """Escalation hook: tell the leaders that a report is overdue, and record that they were told."""
+    leaders = leaders_of(db, report)
+    due = report.due_at.isoformat() if report.due_at else None
+    stage_vi = "tiếp nhận" if report.state in ("received", "assigned") else "xử lý"
+    stage_en = "acknowledgement" if report.state in ("received", "assigned") else "resolution"
+    outbox.emit(
+        db,
+        ESCALATED,
+        {
+            "id": report.id,
+            "tracking_code": report.tracking_code,
+            "state": report.state,
+            "due_at": due,
+            "escalation_level": level,
+            "assignee_agency_id": report.assignee_agency_id,
+            "to_role": LEADER_ROLE,
+            "leader_ids": [u.id for u in leaders],
+            "severity": "high" if level > 1 or report.priority == "urgent" else "medium",
+            "lat": report.lat,
+            "lon": report.lon,
+            "title_vi": f"Phản ánh {report.tracking_code} quá hạn {stage_vi}, chuyển lãnh đạo (lần {level})",
+            "title_en": f"Report {report.tracking_code} is overdue for {stage_en}, "
+            f"escalated to the leaders (level {level})",
+        },
+        unit_id=report.unit_id,
+        domain=report.domain,
+    )
+    audit.record(
+        db,
+        "field_report.escalate",
+        entity_type=FIELD_REPORT.name,
+        entity_id=report.id,
+        unit_id=report.unit_id,
+        changes={
+            "escalation_level": level,
+            "state": report.state,
+            "due_at": due,
+            "to_role": LEADER_ROLE,
+            "leaders": [u.username for u in leaders],
+        },
+    )
+
+
+def install(engine: WorkflowEngine) -> None:
+    """Register the escalation hook on `engine`, once however often the app starts."""
+    if engine not in _hooked:
+        engine.on_escalate(FIELD_REPORT.name, escalate)
+        _hooked.add(engine)
+
+
+async def start(app: Any) -> None:
+    """Startup hook: the escalation hook and the minute-by-minute deadline loop."""
+    engine: WorkflowEngine = app.state.workflow
+    install(engine)
+    db: Database = app.state.db
+    spawn(
+        app,
+        run_every(
+            CHECK_EVERY_S,
+            lambda: check_once(db, engine),
+            "reports-deadlines",
+            first_after_s=FIRST_CHECK_AFTER_S,
+        ),
+        "reports-deadlines",
+    )

@@ -282,3 +282,21 @@ def test_tracking_codes_never_appear_in_public_surfaces(client: Any, rworld: Any
     for text in surfaces:
         assert code not in text
     assert client.get(f"/api/v1/reports/track/{code}").json()["tracking_code"] == code
+
+
+def test_case_events_carry_readable_titles(client: Any, rworld: Any, db: Any) -> None:
+    from toancanh.core.outbox import OutboxEvent
+
+    submit(client, **IN_A)
+    with db.session() as s:
+        events = s.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.subject.like("toancanh.reports.report.%"))
+            .order_by(OutboxEvent.id)
+        ).all()
+        titles = [(e.subject.rsplit(".", 1)[-1], e.data["title_vi"], e.data["title_en"]) for e in events]
+    rid = titles and events[0].data["case_id"]
+    assert titles == [
+        ("opened", f"Phản ánh #{rid}: Đã tiếp nhận", f"Field report #{rid}: Received"),
+        ("assign", f"Phản ánh #{rid}: Đã chuyển cơ quan xử lý", f"Field report #{rid}: Assigned"),
+    ]

@@ -115,6 +115,9 @@ class CaseType:
     """Events go to f"{subject_prefix}.{transition}", e.g. "toancanh.reports.report.assign"."""
     labels_vi: Mapping[str, str] = field(default_factory=dict)
     labels_en: Mapping[str, str] = field(default_factory=dict)
+    title_vi: str = ""
+    """The case type in users' words, e.g. "Phản ánh"; the titles of its events start with it."""
+    title_en: str = ""
     sla_for: Callable[[Any, str], StateSLA | None] | None = None
     """Optional per-case deadlines: sla_for(case, state), e.g. by priority or category; else `sla`."""
 

@@ -390,6 +390,7 @@ class WorkflowEngine:
                 "due_at": case.due_at.isoformat() if case.due_at else None,
                 "sla_status": case.sla_status,
                 "escalation_level": case.escalation_level,
+                **_titles(ct, case, name),
             },
             unit_id=case.unit_id,
             domain=getattr(case, "domain", None),
@@ -399,6 +400,21 @@ class WorkflowEngine:
 
 
 # --------------------------------------------------------------------------------------------- helpers
+
+
+_SLA_WORDS = {"sla_warning": ("sắp đến hạn", "due soon"), "sla_overdue": ("quá hạn", "overdue")}
+
+
+def _titles(ct: CaseType, case: Any, step: str) -> dict[str, str]:
+    """Readable event titles for the live ticker, e.g. "Phản ánh #41: Đang xử lý"."""
+    out = {}
+    for lang, title in (("vi", ct.title_vi or ct.name), ("en", ct.title_en or ct.title_vi or ct.name)):
+        text = f"{title} #{case.id}: {ct.label(case.state, lang)}"
+        if step in _SLA_WORDS:
+            text += f" — {_SLA_WORDS[step][0 if lang == 'vi' else 1]}"
+        out[f"title_{lang}"] = text
+    out["severity"] = {"sla_overdue": "high", "sla_warning": "medium"}.get(step, "low")
+    return out
 
 
 def _aware(now: datetime | None) -> datetime:

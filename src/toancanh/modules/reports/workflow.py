@@ -34,6 +34,8 @@ def report_sla(case: Any, state: str) -> StateSLA | None:
 
 FIELD_REPORT = CaseType(
     name="field_report",
+    title_vi="Phản ánh",
+    title_en="Field report",
     states=("received", "assigned", "in_progress", "paused", "resolved", "closed", "rejected", "merged"),
     initial="received",
     final=("closed", "rejected", "merged"),

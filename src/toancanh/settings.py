@@ -16,7 +16,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-DEFAULT_MODULES = ["admin", "reports"]
+DEFAULT_MODULES = ["admin", "reports", "notifications"]
 
 
 class Settings(BaseSettings):
@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     relay_interval_s: float = 0.5
     simulator: bool = False
     simulator_interval_s: float = 3.0
+    public_url: str = ""  # e.g. "https://ioc.example.gov.vn": links in e-mails; empty: paths only
+    smtp_host: str = ""  # empty: no e-mail
+    smtp_port: int = 587
+    smtp_from: str = "toancanh@localhost"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    notifications_durable: str = "notifications"  # the bus durable name the notification worker shares
     log_json: bool = True
     log_level: str = "INFO"
 

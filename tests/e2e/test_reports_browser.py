@@ -327,3 +327,49 @@ def test_operator_assigns_then_rejects_on_a_phone(make_page: Any, shots: Path) -
         "Không thuộc thẩm quyền giải quyết: Đề nghị liên hệ Điện lực."
         in p.page.locator(".cz-alert").inner_text()
     )
+
+
+def test_operator_blurs_a_photo_and_rejects_in_bulk(make_page: Any, shots: Path) -> None:
+    p = make_page(**WALL)
+    ids = []
+    for i in range(2):
+        sent = p.context.request.post(
+            p.base + "/api/v1/reports",
+            multipart={
+                "category": "khac",
+                "description": f"Biển quảng cáo che khuất tầm nhìn ở ngã ba, lần {i + 1}.",
+                "lat": str(HERE["latitude"] + 0.002),
+                "lon": str(HERE["longitude"]),
+                "photos": {"name": "p.jpg", "mimeType": "image/jpeg", "buffer": jpeg(320, 240, color="blue")},
+            },
+        )
+        assert sent.status == 201, sent.text()
+        ids.append(sent.json()["id"])
+    p.login("trucban")
+    # drag a box over the first photo in the moderation panel, then save the blurred copy
+    p.goto(f"/reports/{ids[0]}")
+    stage = p.page.locator(".rd-blur-stage").first
+    stage.scroll_into_view_if_needed()
+    box = stage.bounding_box()
+    assert box is not None
+    p.page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.2)
+    p.page.mouse.down()
+    p.page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.7, steps=5)
+    p.page.mouse.up()
+    assert p.page.locator(".rd-blur-count").first.inner_text() == "1"
+    with p.page.expect_navigation():
+        p.page.click(".rd-blur-save")
+    assert p.page.locator(".rd-photo figcaption a").first.inner_text() == "Bản làm mờ công khai"
+    # tick both in the queue and reject them in one go
+    p.goto("/reports/queue?state=received")
+    for rid in ids:
+        p.page.check(f"input.rq-pick[value='{rid}']")
+    assert p.page.locator("#bulk-count").inner_text() == "2"
+    p.page.select_option("#bulk-action", "reject")
+    p.page.screenshot(path=str(shots / "queue-bulk-1920.png"))
+    with p.page.expect_navigation():
+        p.page.click("#bulk-apply")
+    for rid in ids:
+        state = p.context.request.get(f"{p.base}/api/v1/reports/{rid}").json()["state"]
+        assert state == "rejected"
+    assert p.errors == [], "\n".join(p.errors)

@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Any
 
 from toancanh.core.modules import Module, NavItem
-from toancanh.modules.reports import api, deadlines, open311, service, stats, web
+from toancanh.modules.reports import api, deadlines, moderation_api, open311, service, stats, web
 from toancanh.modules.reports.workflow import FIELD_REPORT
 
 
@@ -18,7 +18,8 @@ module = Module(
     name="reports",
     title_vi="Phản ánh hiện trường",
     title_en="Field reports",
-    routers=[stats.router, api.router, open311.router],  # stats first: /stats, not /{report_id}
+    # stats and moderation first: /stats and /blocks, not /{report_id}
+    routers=[stats.router, moderation_api.router, api.router, open311.router],
     web_routers=[web.router],
     permissions={
         "operator": {
@@ -27,8 +28,10 @@ module = Module(
             "reports.handle",
             "reports.moderate",
             "reports.identity",
+            "reports.extend",
         },
-        "leader": {"reports.read", "reports.identity"},
+        # leaders approve deadline extensions (gia hạn), as the head of an agency or of the unit
+        "leader": {"reports.read", "reports.identity", "reports.extend"},
         "agency_staff": {"reports.read", "reports.handle"},
         "viewer": {"reports.read"},
         "admin": {"reports.configure"},

@@ -13,10 +13,17 @@ from toancanh.core.auth.scope import Principal, unit_path_of
 from toancanh.core.errors import BadRequest, PayloadTooLarge
 from toancanh.core.geo import feature, feature_collection
 from toancanh.core.units import LEVEL_COMMUNE, Agency, Unit, get_unit, unit_index
-from toancanh.modules.reports import service, views
+from toancanh.modules.reports import bulk, service, views
 from toancanh.modules.reports.models import FieldReport, ReportCategory
 from toancanh.modules.reports.photos import MAX_BYTES, MAX_PHOTOS
-from toancanh.modules.reports.schemas import FollowIn, ModerationIn, RatingIn, RoutingIn, TransitionIn
+from toancanh.modules.reports.schemas import (
+    BulkIn,
+    FollowIn,
+    ModerationIn,
+    RatingIn,
+    RoutingIn,
+    TransitionIn,
+)
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
@@ -209,6 +216,28 @@ def queue(
     )
     cats = {c.id: c for c in db.scalars(select(ReportCategory))}
     return [views.queue_row(db, r, cats) for r in rows]
+
+
+@router.post("/bulk")
+def bulk_action(
+    body: BulkIn, request: Request, db: SessionDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """One step on up to 200 reports of the queue: assign, reject, close, or moderate (publish / hide).
+
+    Each report succeeds or fails on its own; `results` has one entry per id: {"id", "ok": true, "state"}
+    or {"id", "ok": false, "code", "error", "error_en"} (ids outside the caller's scope: "not_found").
+    """
+    principal.require("reports.read")
+    results = bulk.run(
+        db,
+        request.app.state.workflow,
+        principal,
+        body.ids,
+        body.action,
+        body.model_dump(exclude={"ids", "action"}),
+    )
+    done = sum(1 for r in results if r["ok"])
+    return {"action": body.action, "ok": done, "failed": len(results) - done, "results": results}
 
 
 @router.post("/hotline", status_code=201)

@@ -81,7 +81,6 @@ def escalate(db: Session, report: FieldReport, level: int) -> None:
         ESCALATED,
         {
             "id": report.id,
-            "tracking_code": report.tracking_code,
             "state": report.state,
             "due_at": due,
             "escalation_level": level,
@@ -91,8 +90,8 @@ def escalate(db: Session, report: FieldReport, level: int) -> None:
             "severity": "high" if level > 1 or report.priority == "urgent" else "medium",
             "lat": report.lat,
             "lon": report.lon,
-            "title_vi": f"Phản ánh {report.tracking_code} quá hạn {stage_vi}, chuyển lãnh đạo (lần {level})",
-            "title_en": f"Report {report.tracking_code} is overdue for {stage_en}, "
+            "title_vi": f"Phản ánh #{report.id} quá hạn {stage_vi}, chuyển lãnh đạo (lần {level})",
+            "title_en": f"Report #{report.id} is overdue for {stage_en}, "
             f"escalated to the leaders (level {level})",
         },
         unit_id=report.unit_id,

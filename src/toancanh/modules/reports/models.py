@@ -102,7 +102,15 @@ class ReportPhoto(IdMixin, Base):
     width: Mapped[int] = mapped_column(default=0)
     height: Mapped[int] = mapped_column(default=0)
     public: Mapped[bool] = mapped_column(default=False)
+    # The version the public sees when moderators blurred faces or plates (migration 0005); the original
+    # stays for staff. None: the photo itself is what is published.
+    public_sha256: Mapped[str | None] = mapped_column(String(64), ForeignKey("blobs.sha256"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def published_sha256(self) -> str:
+        """The blob shown outside the staff pages: the blurred version when there is one."""
+        return self.public_sha256 or self.sha256
 
 
 class ReportFollower(IdMixin, Base):
@@ -116,4 +124,20 @@ class ReportFollower(IdMixin, Base):
     tracking_code: Mapped[str] = mapped_column(String(16), default="")
     phone: Mapped[str] = mapped_column(String(20), default="")
     email: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReportBlock(IdMixin, UnitScopedMixin, Base):
+    """A phone number, e-mail, device or IP address (or network) refused as a reporter in a unit and below
+    (chặn người gửi phản ánh lạm dụng), until `expires_at` when set."""
+
+    __tablename__ = "report_blocks"
+    __table_args__ = (UniqueConstraint("kind", "value", "unit_id"),)  # also the (kind, value) lookup
+
+    kind: Mapped[str] = mapped_column(String(8))  # phone | email | device | ip
+    value: Mapped[str] = mapped_column(String(200))  # normalised (see blocks.normalise)
+    reason: Mapped[str] = mapped_column(String(500))
+    expires_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(BigId)
+    created_by: Mapped[str] = mapped_column(String(80), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -516,7 +516,11 @@ def _addresses(db: Session, unit_ids: set[int]) -> dict[int, tuple[str, str]]:
 def _public_photos(db: Session, report_ids: Sequence[int], request: Request) -> dict[tuple[int, str], str]:
     """The first photo of each kind moderated public, by (report id, kind), as an absolute URL."""
     rows = db.execute(
-        select(ReportPhoto.report_id, ReportPhoto.kind, ReportPhoto.sha256)
+        select(
+            ReportPhoto.report_id,
+            ReportPhoto.kind,
+            func.coalesce(ReportPhoto.public_sha256, ReportPhoto.sha256),  # blurred for the public
+        )
         .where(ReportPhoto.report_id.in_(report_ids), ReportPhoto.public.is_(True))
         .order_by(ReportPhoto.id)
     ).tuples()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from toancanh.core.errors import BadRequest, PayloadTooLarge
 from toancanh.core.files import sniff
@@ -14,6 +14,8 @@ MAX_BYTES = 8 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a decompression bomb announces more pixels than any phone camera takes
 MAX_SIDE = 2560  # stored photos are scaled down to this
 MAX_PHOTOS = 5
+MAX_BLUR_BOXES = 20
+BLUR_CELLS = 6  # a blurred region keeps at most this many cells across: a face or a plate is gone
 ACCEPTED = {"image/jpeg", "image/png", "image/webp"}
 _GPS_IFD = 0x8825
 
@@ -75,3 +77,35 @@ def clean_photo(data: bytes) -> CleanPhoto:
     out = io.BytesIO()
     img.save(out, "JPEG", quality=85, optimize=True)  # no exif= argument: nothing of the original survives
     return CleanPhoto(out.getvalue(), img.width, img.height, gps)
+
+
+Box = tuple[float, float, float, float]
+"""(x, y, width, height) as fractions (0-1) of the photo's width and height, from its top-left corner."""
+
+
+def blur_regions(data: bytes, boxes: list[Box]) -> bytes:
+    """The photo with each box made unrecognisable (faces, number plates), re-encoded as a new JPEG.
+
+    Each region is pixelated to at most BLUR_CELLS cells across, then Gaussian-blurred over a cell's width:
+    pixelation alone leaves edges a viewer's eye (or a model) can still read, a light blur alone leaves a
+    face recognisable.
+    """
+    with Image.open(io.BytesIO(data)) as src:
+        img = src.convert("RGB")
+    width, height = img.size
+    for x, y, w, h in boxes:
+        left, top = int(x * width), int(y * height)
+        right, bottom = min(width, round((x + w) * width)), min(height, round((y + h) * height))
+        if right - left < 1 or bottom - top < 1:
+            continue
+        region = img.crop((left, top, right, bottom))
+        cell = max(4, -(-max(region.width, region.height) // BLUR_CELLS))
+        small = region.resize(
+            (max(1, region.width // cell), max(1, region.height // cell)), Image.Resampling.BOX
+        )
+        region = small.resize(region.size, Image.Resampling.NEAREST)
+        region = region.filter(ImageFilter.GaussianBlur(radius=cell))
+        img.paste(region, (left, top))
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=85, optimize=True)
+    return out.getvalue()

@@ -19,6 +19,7 @@ from toancanh.core.files import BlobStore
 from toancanh.core.geo import haversine_m
 from toancanh.core.units import Agency, Unit
 from toancanh.core.workflow import WorkflowEngine
+from toancanh.modules.reports import blocks
 from toancanh.modules.reports.categories import category_rows
 from toancanh.modules.reports.models import (
     FieldReport,
@@ -28,7 +29,7 @@ from toancanh.modules.reports.models import (
     RoutingRule,
 )
 from toancanh.modules.reports.photos import MAX_PHOTOS, clean_photo
-from toancanh.modules.reports.workflow import FIELD_REPORT
+from toancanh.modules.reports.workflow import FIELD_REPORT, extension_days
 
 MAX_DESCRIPTION = 2000
 NEARBY_RADIUS_M = 150
@@ -194,6 +195,8 @@ def submit(
     unit_ids: list[int] = locate(lat, lon)
     if not unit_ids:
         raise BadRequest("Vị trí nằm ngoài địa bàn quản lý", "The location is outside the area served")
+    if channel in ("web", "open311"):
+        blocks.refuse_if_blocked(db, blocks.Identity(phone, email, device_id, ip), unit_ids[0], now)
     report = FieldReport(
         tracking_code=new_tracking_code(),
         unit_id=unit_ids[0],
@@ -250,12 +253,23 @@ def follow(db: Session, report: FieldReport, phone: str = "", email: str = "") -
     """Someone else reports the same problem: they follow it instead of opening a duplicate."""
     if report.state not in OPEN_STATES:
         raise Conflict("Phản ánh này đã đóng", "This report is closed")
+    # A follower is not given the first reporter's tracking code (it lets its holder rate the answer);
+    # `tracking_code` on a follower row is only ever the follower's own, from a merged report.
     f = ReportFollower(report_id=report.id, phone=phone.strip()[:20], email=email.strip()[:200])
-    f.tracking_code = report.tracking_code
     db.add(f)
     report.supporters += 1
     db.flush()
     return f
+
+
+def follower_emails(db: Session, report_id: int) -> list[str]:
+    """The e-mail addresses of everyone following a report (for notifications), oldest first."""
+    rows = db.scalars(
+        select(ReportFollower.email)
+        .where(ReportFollower.report_id == report_id, ReportFollower.email != "")
+        .order_by(ReportFollower.id)
+    )
+    return list(rows)
 
 
 def act(
@@ -290,6 +304,10 @@ def act(
                 "Cần ảnh hoặc tài liệu kết quả đã tải lên cho phản ánh này",
                 "Upload a result photo or document for this report first",
             )
+    if name == "extend":
+        _extend(db, engine, report, principal, fields, now)
+        db.flush()
+        return report
     engine.transition(db, FIELD_REPORT, report, name, principal, fields, now=now)
     if name == "accept" and report.acknowledged_at is None:
         report.acknowledged_at = now
@@ -311,6 +329,38 @@ def act(
         report.merged_into_id = target.id
     db.flush()
     return report
+
+
+def _extend(
+    db: Session,
+    engine: WorkflowEngine,
+    report: FieldReport,
+    principal: Principal | None,
+    fields: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Gia hạn: the deadline moves `days` working days later, the state stays.
+
+    The new deadline is set before the engine records the step, so that its history row and event carry
+    it; a refusal puts the old values back. In progress, the case's resolve_days grows too, so a deadline
+    computed again later (reopen, resume) keeps the extension.
+    """
+    days = extension_days(fields)
+    before = (report.due_at, report.sla_status, report.resolve_days)
+    if days is not None:
+        start = report.due_at or now
+        due = engine.calendar.add_working_days(start, days)
+        fields = {**fields, "days": days, "previous_due_at": start.isoformat(), "due_at": due.isoformat()}
+        report.due_at = due
+        if due > now:
+            report.sla_status = "ok"  # the deadline loop warns again at 80 % of the new window
+        if report.state == "in_progress":
+            report.resolve_days = (report.resolve_days or 0) + days
+    try:
+        engine.transition(db, FIELD_REPORT, report, "extend", principal, fields, now=now)
+    except BaseException:
+        report.due_at, report.sla_status, report.resolve_days = before
+        raise
 
 
 def rate(
@@ -343,8 +393,8 @@ def rate(
             "id": report.id,
             "rating": rating,
             "satisfied": satisfied,
-            "title_vi": f"Người dân đánh giá phản ánh {report.tracking_code}: {rating}/5",
-            "title_en": f"Citizen rated report {report.tracking_code}: {rating}/5",
+            "title_vi": f"Người dân đánh giá phản ánh #{report.id}: {rating}/5",
+            "title_en": f"Citizen rated report #{report.id}: {rating}/5",
         },
         unit_id=report.unit_id,
         domain=report.domain,

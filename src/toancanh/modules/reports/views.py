@@ -24,20 +24,30 @@ def _category(db: Session, report: FieldReport) -> dict[str, Any]:
     return {"code": cat.code, "name": cat.name, "name_en": cat.name_en, "icon": cat.icon} if cat else {}
 
 
-def _photos(db: Session, report: FieldReport, *, public_only: bool) -> list[dict[str, Any]]:
+def _photos(db: Session, report: FieldReport, *, audience: str) -> list[dict[str, Any]]:
+    """The report's photos for "public" (published ones only), "citizen" or "staff".
+
+    Outside the staff pages a photo is its published version (faces and plates blurred when moderators did);
+    staff see the original, with the published version's URL beside it.
+    """
     stmt = select(ReportPhoto).where(ReportPhoto.report_id == report.id).order_by(ReportPhoto.id)
-    if public_only:
+    if audience == "public":
         stmt = stmt.where(ReportPhoto.public.is_(True))
-    return [
-        {
-            "sha256": p.sha256,
+    out = []
+    for p in db.scalars(stmt):
+        sha = p.sha256 if audience == "staff" else p.published_sha256
+        item: dict[str, Any] = {
+            "sha256": sha,
             "kind": p.kind,
             "width": p.width,
             "height": p.height,
-            "url": f"/reports/photo/{p.sha256}",
+            "url": f"/reports/photo/{sha}",
         }
-        for p in db.scalars(stmt)
-    ]
+        if audience == "staff":
+            item["public"] = p.public
+            item["public_url"] = f"/reports/photo/{p.public_sha256}" if p.public_sha256 else None
+        out.append(item)
+    return out
 
 
 def timeline(db: Session, report: FieldReport, *, with_actors: bool) -> list[dict[str, Any]]:
@@ -76,7 +86,7 @@ def public_view(db: Session, report: FieldReport) -> dict[str, Any]:
         "created_at": _iso(report.created_at),
         "answer": report.answer if report.state in ("resolved", "closed") else "",
         "answered_at": _iso(report.answered_at),
-        "photos": _photos(db, report, public_only=True),
+        "photos": _photos(db, report, audience="public"),
         "supporters": report.supporters,
         "rating": report.rating,
     }
@@ -89,7 +99,7 @@ def citizen_view(db: Session, report: FieldReport) -> dict[str, Any]:
         {
             "tracking_code": report.tracking_code,
             "description": report.description,
-            "photos": _photos(db, report, public_only=False),
+            "photos": _photos(db, report, audience="citizen"),
             "timeline": timeline(db, report, with_actors=False),
             "due_at": _iso(report.due_at),
             "can_rate": report.state == "resolved",
@@ -120,6 +130,8 @@ def staff_view(
             "escalation_level": report.escalation_level,
             "moderation": report.moderation,
             "timeline": timeline(db, report, with_actors=True),
+            "photos": _photos(db, report, audience="staff"),
+            "resolve_days": report.resolve_days,
             "available": [
                 t.name for t in engine.available(FIELD_REPORT, report, principal, unit_path=unit_path)
             ],

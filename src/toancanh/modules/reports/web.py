@@ -93,6 +93,13 @@ STAFF_JS = {
     "need_evidence": "Upload or select at least one result photo",
     "open": "Open",
     "reports": "reports",
+    "selected": "selected",
+    "need_selection": "Tick at least one report",
+    "need_agency": "Choose an agency",
+    "bulk_done": "Done",
+    "bulk_failed": "not done",
+    "need_boxes": "Drag over the photo to mark the regions to blur",
+    "boxes": "regions",
 }
 
 
@@ -169,11 +176,15 @@ def _photo_response(request: Request, sha256: str) -> Response:
 
 @router.get("/reports/photo/{sha256}")
 def photo(sha256: str, request: Request, db: SessionDep) -> Response:
-    """A report photo: public once moderated; otherwise only to staff who may read the report."""
-    rows = db.scalars(select(ReportPhoto).where(ReportPhoto.sha256 == sha256[:64])).all()
+    """A report photo: public once moderated (the blurred version only, when there is one); otherwise, and
+    for an original that was blurred for the public, only to staff who may read the report."""
+    sha256 = sha256[:64]
+    rows = db.scalars(
+        select(ReportPhoto).where(or_(ReportPhoto.sha256 == sha256, ReportPhoto.public_sha256 == sha256))
+    ).all()
     if not rows:
         raise NotFound("Không tìm thấy ảnh", "Photo not found")
-    allowed = any(p.public for p in rows)
+    allowed = any(p.public and p.published_sha256 == sha256 for p in rows)
     if not allowed:
         principal = web_principal(request, db)
         if principal is not None:
@@ -184,7 +195,7 @@ def photo(sha256: str, request: Request, db: SessionDep) -> Response:
                     break
     if not allowed:
         raise NotFound("Không tìm thấy ảnh", "Photo not found")
-    return _photo_response(request, rows[0].sha256)
+    return _photo_response(request, sha256)
 
 
 @router.get("/reports/static/{name}")
@@ -324,7 +335,7 @@ def track_photo(code: str, sha256: str, request: Request, db: SessionDep) -> Res
     )
     if p is None or not (p.kind == "evidence" or p.public):
         raise NotFound("Không tìm thấy ảnh", "Photo not found")
-    return _photo_response(request, p.sha256)
+    return _photo_response(request, p.published_sha256)
 
 
 @router.get("/phan-anh/cong-khai")
@@ -449,6 +460,15 @@ def queue_page(
         },
         "vn": vn_time,
         "js": _strings(request, STAFF_JS),
+        "can_bulk": principal.has("reports.assign") or principal.has("reports.moderate"),
+        "bulk_actions": [
+            ("assign", "Assign"),
+            ("reject", "Reject"),
+            ("close", "Close"),
+            ("approve", "Approve for the public"),
+            ("hide", "Hide"),
+        ],
+        "reject_reasons": list(REJECT_LABELS.items()),
     }
     return render(request, "reports/queue.html", ctx)
 
@@ -478,6 +498,10 @@ def _history(db: Any, view: dict[str, Any], agencies: dict[int, str]) -> list[di
         details = []
         if data.get("agency_id"):
             details.append(("agency", agencies.get(int(data["agency_id"]), f"#{data['agency_id']}")))
+        if data.get("days") and h.get("transition") == "extend":
+            details.append(("days", str(data["days"])))
+            if data.get("due_at"):
+                details.append(("due_at", vn_time(str(data["due_at"]))))
         for key in ("reason", "answer", "comment"):
             if data.get(key):
                 details.append((key, str(data[key])))
@@ -519,6 +543,7 @@ def detail_page(report_id: int, request: Request, db: SessionDep) -> Any:
                 "url": f"/reports/photo/{p.sha256}",
                 "kind": p.kind,
                 "public": p.public,
+                "public_url": f"/reports/photo/{p.public_sha256}" if p.public_sha256 else None,
                 "width": p.width,
                 "height": p.height,
             }

@@ -9,6 +9,7 @@ from toancanh.core.workflow import CaseType, StateSLA, Transition
 
 ACK_HOURS, URGENT_ACK_HOURS = 8, 4
 WARN_AT = 0.8  # escalate to the supervisor at 80 % of the time
+MAX_EXTEND_DAYS = 30
 
 
 def _answer_with_evidence(case: Any, fields: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -16,6 +17,30 @@ def _answer_with_evidence(case: Any, fields: Mapping[str, Any]) -> tuple[str, st
         return (
             "Câu trả lời cần cụ thể (ít nhất 20 ký tự)",
             "The answer must be specific (at least 20 characters)",
+        )
+    return None
+
+
+def extension_days(fields: Mapping[str, Any]) -> int | None:
+    """The working days of an extension ("gia hạn"), or None when `days` is not a whole number 1-30."""
+    days = fields.get("days")
+    if isinstance(days, bool):
+        return None
+    if isinstance(days, str) and days.strip().isdigit():
+        days = int(days.strip())
+    return days if isinstance(days, int) and 1 <= days <= MAX_EXTEND_DAYS else None
+
+
+def _extension(case: Any, fields: Mapping[str, Any]) -> tuple[str, str] | None:
+    if extension_days(fields) is None:
+        return (
+            f"Số ngày gia hạn là số nguyên từ 1 đến {MAX_EXTEND_DAYS} ngày làm việc",
+            f"The extension is a whole number of 1 to {MAX_EXTEND_DAYS} working days",
+        )
+    if len(str(fields.get("reason", "")).strip()) < 10:
+        return (
+            "Cần nêu rõ lý do gia hạn (ít nhất 10 ký tự)",
+            "Give the reason for the extension (at least 10 characters)",
         )
     return None
 
@@ -96,6 +121,18 @@ FIELD_REPORT = CaseType(
             assignee_only=True,
             label_vi="Trả lời kết quả",
             label_en="Resolve",
+        ),
+        Transition(
+            "extend",
+            # states with a running deadline; a "*" target keeps the state (the service moves due_at)
+            ("received", "assigned", "in_progress"),
+            "*",
+            "reports.extend",  # operators and leaders; see __init__.py
+            required=("days", "reason"),
+            guard=_extension,
+            assignee_only=True,  # leaders: of the assigned agency, or supervisors of the unit
+            label_vi="Gia hạn",
+            label_en="Extend the deadline",
         ),
         Transition("close", ("resolved",), "closed", "reports.assign", label_vi="Đóng", label_en="Close"),
         Transition(

@@ -300,3 +300,39 @@ def test_case_events_carry_readable_titles(client: Any, rworld: Any, db: Any) ->
         ("opened", f"Phản ánh #{rid}: Đã tiếp nhận", f"Field report #{rid}: Received"),
         ("assign", f"Phản ánh #{rid}: Đã chuyển cơ quan xử lý", f"Field report #{rid}: Assigned"),
     ]
+
+
+def test_hotline_reports_by_operators(client: Any, rworld: Any, db: Any) -> None:
+    form = {
+        "category": "rac-thai",
+        "description": "Người dân gọi điện báo bãi rác tự phát ở đầu thôn",
+        "phone": "0911222333",
+    }
+    r = client.post("/api/v1/reports/hotline", data={**form, **IN_A}, headers=rworld.auth("op_a"))
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["channel"] == "hotline" and body["reporter"]["phone"] == "0911222333"
+    before = _count(db)
+    # agency staff cannot enter hotline reports; an operator cannot enter one outside their area
+    assert (
+        client.post(
+            "/api/v1/reports/hotline", data={**form, **IN_A}, headers=rworld.auth("police_a")
+        ).status_code
+        == 403
+    )
+    r = client.post("/api/v1/reports/hotline", data={**form, **IN_B}, headers=rworld.auth("op_a"))
+    assert r.status_code == 400
+    assert _count(db) == before
+
+
+def test_hotline_page(client: Any, rworld: Any) -> None:
+    import re
+
+    page = client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    client.post("/login", data={"username": "op_a", "password": "op_a-password", "csrf": token})
+    r = client.get("/reports/hotline")
+    assert r.status_code == 200 and 'id="hotline-form"' in r.text and "đường dây nóng" in r.text
+    assert 'href="/reports/hotline"' in client.get("/reports/queue").text
+    client.cookies.clear()
+    assert client.get("/reports/hotline", follow_redirects=False).status_code == 303

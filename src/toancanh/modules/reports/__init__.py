@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Any
 
 from toancanh.core.modules import Module, NavItem
-from toancanh.modules.reports import api, deadlines, moderation_api, open311, service, stats, web
+from toancanh.modules.reports import api, deadlines, hotline, moderation_api, open311, service, stats, web
 from toancanh.modules.reports.workflow import FIELD_REPORT
 
 
@@ -20,7 +20,7 @@ module = Module(
     title_en="Field reports",
     # stats and moderation first: /stats and /blocks, not /{report_id}
     routers=[stats.router, moderation_api.router, api.router, open311.router],
-    web_routers=[web.router],
+    web_routers=[web.router, hotline.router],
     permissions={
         "operator": {
             "reports.read",

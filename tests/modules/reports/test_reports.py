@@ -336,3 +336,46 @@ def test_hotline_page(client: Any, rworld: Any) -> None:
     assert 'href="/reports/hotline"' in client.get("/reports/queue").text
     client.cookies.clear()
     assert client.get("/reports/hotline", follow_redirects=False).status_code == 303
+
+
+def test_rate_limit_per_account(client: Any, rworld: Any, db: Any, monkeypatch: Any) -> None:
+    """An account (here an Open311 app's key) is limited per hour, whatever devices it reports for."""
+    from toancanh.core.auth.service import create_api_key
+    from toancanh.modules.reports import service
+
+    monkeypatch.setattr(service, "ACCOUNT_SUBMISSIONS_PER_HOUR", 3)
+    with db.session() as s:
+        key, _ = create_api_key(s, s.merge(rworld.users["citizen"]), "app")
+    form = {
+        "service_code": "an-ninh",
+        "lat": "20.905",
+        "long": "105.805",
+        "api_key": key,
+        "description": "Tụ tập gây mất trật tự ban đêm ở đầu thôn",
+    }
+    codes = [
+        client.post("/open311/v2/requests.json", data={**form, "device_id": f"d{i}"}).status_code
+        for i in range(4)
+    ]
+    assert codes == [200, 200, 200, 400]  # Open311 reports every refusal as 400 with its own error body
+    before = _count(db)
+    assert client.post("/open311/v2/requests.json", data={**form, "device_id": "d9"}).status_code == 400
+    assert _count(db) == before
+
+
+def test_statistics_page(client: Any, rworld: Any, db: Any) -> None:
+    import re
+
+    submit(client, **IN_A)
+    submit(client, **IN_B)
+    page = client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    client.post("/login", data={"username": "op_a", "password": "op_a-password", "csrf": token})
+    r = client.get("/reports/stats")
+    assert r.status_code == 200 and "Thống kê phản ánh" in r.text and "QĐ 766" in r.text
+    table = r.text[r.text.index('id="stats-table"') :]
+    # scoped like the queue: op_a's commune received one report, commune B's is not counted
+    assert re.search(r"<td>An ninh trật tự</td><td>1</td>", table)
+    assert client.get("/reports/stats?by=unit").status_code == 200
+    assert client.get("/reports/stats?by=nonsense").status_code == 422
+    assert 'href="/reports/stats"' in client.get("/reports/queue").text

@@ -44,7 +44,10 @@ class CaseHistory(IdMixin, Base):
     """One step in a case's life (shared by every case type): who moved it where, when, with what."""
 
     __tablename__ = "case_history"
-    __table_args__ = (Index("ix_case_history_case", "case_type", "case_id"),)
+    __table_args__ = (
+        Index("ix_case_history_case", "case_type", "case_id"),
+        Index("ix_case_history_actor", "actor_id", "at"),  # per-account rate limits
+    )
 
     case_type: Mapped[str] = mapped_column(String(40))
     case_id: Mapped[int] = mapped_column(BigId)

@@ -4,7 +4,17 @@ from pathlib import Path
 from typing import Any
 
 from toancanh.core.modules import Module, NavItem
-from toancanh.modules.reports import api, deadlines, hotline, moderation_api, open311, service, stats, web
+from toancanh.modules.reports import (
+    api,
+    dashboard,
+    deadlines,
+    hotline,
+    moderation_api,
+    open311,
+    service,
+    stats,
+    web,
+)
 from toancanh.modules.reports.workflow import FIELD_REPORT
 
 
@@ -20,7 +30,7 @@ module = Module(
     title_en="Field reports",
     # stats and moderation first: /stats and /blocks, not /{report_id}
     routers=[stats.router, moderation_api.router, api.router, open311.router],
-    web_routers=[web.router, hotline.router],
+    web_routers=[web.router, hotline.router, dashboard.router],
     permissions={
         "operator": {
             "reports.read",
@@ -36,7 +46,10 @@ module = Module(
         "viewer": {"reports.read"},
         "admin": {"reports.configure"},
     },
-    nav=[NavItem("/reports/queue", "Phản ánh", "Reports", permission="reports.read")],
+    nav=[
+        NavItem("/reports/queue", "Phản ánh", "Reports", permission="reports.read"),
+        NavItem("/reports/stats", "Thống kê", "Statistics", permission="reports.read"),
+    ],
     on_startup=[_startup, deadlines.start],
     templates_dir=str(Path(__file__).parent / "templates"),
 )

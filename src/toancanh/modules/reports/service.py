@@ -18,7 +18,7 @@ from toancanh.core.errors import BadRequest, Conflict, NotFound, TooManyRequests
 from toancanh.core.files import BlobStore
 from toancanh.core.geo import haversine_m
 from toancanh.core.units import Agency, Unit
-from toancanh.core.workflow import WorkflowEngine
+from toancanh.core.workflow import CaseHistory, WorkflowEngine
 from toancanh.modules.reports import blocks
 from toancanh.modules.reports.categories import category_rows
 from toancanh.modules.reports.models import (
@@ -36,6 +36,7 @@ NEARBY_RADIUS_M = 150
 NEARBY_DAYS = 30
 PUBLIC_DECIMALS = 3  # about 110 m: enough to find the place, not the house
 SUBMISSIONS_PER_HOUR = 10  # per IP address and per device
+ACCOUNT_SUBMISSIONS_PER_HOUR = 300  # per account: an Open311 app speaks for many citizens
 OPEN_STATES = ("received", "assigned", "in_progress", "paused", "resolved")
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
@@ -90,21 +91,38 @@ def set_route(db: Session, unit: Unit, category: ReportCategory, agency: Agency)
     return rule
 
 
-def _check_rate(db: Session, ip: str, device_id: str, now: datetime) -> None:
+_TOO_MANY = (
+    "Bạn đã gửi quá nhiều phản ánh trong một giờ, vui lòng thử lại sau",
+    "Too many reports in one hour, please try again later",
+)
+
+
+def _check_rate(db: Session, ip: str, device_id: str, now: datetime, channel: str) -> None:
     since = now - timedelta(hours=1)
     for column, value in ((FieldReport.client_ip, ip), (FieldReport.device_id, device_id)):
         if not value:
             continue
         n = db.scalar(
             select(func.count()).where(
-                column == value, FieldReport.created_at >= since, FieldReport.channel == "web"
+                column == value, FieldReport.created_at >= since, FieldReport.channel == channel
             )
         )
         if (n or 0) >= SUBMISSIONS_PER_HOUR:
-            raise TooManyRequests(
-                "Bạn đã gửi quá nhiều phản ánh trong một giờ, vui lòng thử lại sau",
-                "Too many reports in one hour, please try again later",
-            )
+            raise TooManyRequests(*_TOO_MANY)
+
+
+def _check_account_rate(db: Session, user_id: int, now: datetime) -> None:
+    """Reports opened by one account (a signed-in citizen, an Open311 app) in the last hour."""
+    n = db.scalar(
+        select(func.count()).where(
+            CaseHistory.actor_id == user_id,
+            CaseHistory.at >= now - timedelta(hours=1),
+            CaseHistory.case_type == FIELD_REPORT.name,
+            CaseHistory.transition == "open",
+        )
+    )
+    if (n or 0) >= ACCOUNT_SUBMISSIONS_PER_HOUR:
+        raise TooManyRequests(*_TOO_MANY)
 
 
 def nearby(
@@ -179,7 +197,11 @@ def submit(
     if len(photos) > MAX_PHOTOS:
         raise BadRequest(f"Tối đa {MAX_PHOTOS} ảnh", f"At most {MAX_PHOTOS} photos")
     if channel == "web":
-        _check_rate(db, ip, device_id, now)
+        _check_rate(db, ip, device_id, now, channel)
+    elif channel == "open311":
+        _check_rate(db, "", device_id, now, channel)  # the app's server address is shared by all its users
+    if actor is not None and channel in ("web", "open311"):
+        _check_account_rate(db, actor.user_id, now)
     cleaned = [clean_photo(p) for p in photos]
     source = "gps"
     if lat is None or lon is None:

@@ -243,7 +243,7 @@ router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _window(start: date | None, end: date | None, period: Period) -> Window:
+def stats_window(start: date | None, end: date | None, period: Period) -> Window:
     return Window.of(start, end, period, datetime.now(VN_TZ).date())
 
 
@@ -263,7 +263,7 @@ def stats(
     principal.require("reports.read")
     cat_id = service.category_by_code(db, category).id if category else None
     base = filtered(db, principal, unit_id=unit_id, category_id=cat_id, agency_id=agency_id)
-    return report_stats(db, base, _window(start, end, period))
+    return report_stats(db, base, stats_window(start, end, period))
 
 
 @router.get(
@@ -291,7 +291,7 @@ def export_xlsx(
     The reporter's name and contacts only for callers allowed to see them; every export is audited.
     """
     principal.require("reports.read")
-    window = _window(start, end, period)
+    window = stats_window(start, end, period)
     cat_id = service.category_by_code(db, category).id if category else None
     opened_from, opened_before = window.bounds()
     rows: list[FieldReport] = []

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
@@ -79,3 +81,18 @@ def emit_json(name: str, figures: dict[str, Any]) -> None:
 def main(name: str, run: Callable[[], dict[str, Any]]) -> None:
     """Run one bench from its own ``if __name__ == "__main__"`` block: its table, then the JSON line."""
     emit_json(name, run())
+
+
+@contextmanager
+def temp_pg_database(admin_url: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one bench run, dropped afterwards; yields its URL."""
+    import psycopg
+
+    name = f"tc_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

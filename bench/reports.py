@@ -30,9 +30,7 @@ import random
 import sqlite3
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,9 +41,10 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import select, text
 
-from bench._common import main, print_table, rate, sig
+from bench._common import main, print_table, rate, sig, temp_pg_database
 from toancanh.core.auth.scope import Principal, ScopedGrant
 from toancanh.core.db import Database
+from toancanh.core.geo import bbox_around
 from toancanh.core.migrate import upgrade
 from toancanh.core.units import Agency, add_unit
 from toancanh.modules.reports import deadlines, service
@@ -421,13 +420,13 @@ def _nearby_stmt(w: World) -> Any:
     from toancanh.modules.reports.models import FieldReport
 
     lat, lon = w.hamlet_corner[0]
-    d = service.NEARBY_RADIUS_M / 111_320
+    minlon, minlat, maxlon, maxlat = bbox_around(lat, lon, service.NEARBY_RADIUS_M)
     return select(FieldReport).where(
         FieldReport.category_id == w.categories[0][0],
         FieldReport.state.in_(service.OPEN_STATES),
         FieldReport.created_at >= datetime.now(UTC) - timedelta(days=service.NEARBY_DAYS),
-        FieldReport.lat.between(lat - d, lat + d),
-        FieldReport.lon.between(lon - d, lon + d),
+        FieldReport.lat.between(minlat, maxlat),
+        FieldReport.lon.between(minlon, maxlon),
     )
 
 
@@ -503,7 +502,7 @@ def _postgres() -> Figures | None:
         psycopg.connect(PG_URL, connect_timeout=3).close()
     except psycopg.Error:
         return None
-    with _temp_pg_database() as url:
+    with temp_pg_database(PG_URL) as url:
         upgrade(url)
         db = Database(url)
         world = build_world(db)
@@ -551,20 +550,6 @@ def _pg_load(raw: Any, w: World) -> None:
         "SELECT setval(pg_get_serial_sequence('field_reports', 'id'), (SELECT max(id) FROM field_reports))"
     )
     raw.execute("VACUUM ANALYZE field_reports")
-
-
-@contextmanager
-def _temp_pg_database() -> Iterator[str]:
-    import psycopg
-
-    name = f"tc_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # ---------------------------------------------------------------------------------------------- the report

@@ -26,13 +26,11 @@ import random
 import sqlite3
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench._common import main, print_table, rate, sig
+from bench._common import main, print_table, rate, sig, temp_pg_database
 from toancanh.core import timeseries
 from toancanh.core.db import Database
 from toancanh.core.migrate import upgrade
@@ -173,7 +171,7 @@ def _postgres() -> tuple[float, float] | None:
         psycopg.connect(PG_URL, connect_timeout=3).close()
     except psycopg.Error:
         return None
-    with _temp_pg_database() as url:
+    with temp_pg_database(PG_URL) as url:
         upgrade(url)
         db = Database(url)
         raw = psycopg.connect(url)
@@ -212,20 +210,6 @@ def _postgres() -> tuple[float, float] | None:
             raw.close()
             db.dispose()
     return best["service"], best["raw"]
-
-
-@contextmanager
-def _temp_pg_database() -> Iterator[str]:
-    import psycopg
-
-    name = f"tc_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _same(service: Any, baseline: Any) -> None:

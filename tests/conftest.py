@@ -7,8 +7,12 @@ runs it both ways. Each test gets an empty, migrated database.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -34,6 +39,54 @@ configure_hasher(time_cost=1, memory_cost=1024)
 
 def pytest_report_header(config: Any) -> str:
     return f"toancanh backends: database={BACKEND} bus={BUS_URL}"
+
+
+@contextlib.contextmanager
+def serving(app: Any, name: str = "test-uvicorn") -> Iterator[str]:
+    """Run `app` with uvicorn on a free port of 127.0.0.1 in a thread; yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app, log_config=None, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert thread.is_alive(), "uvicorn stopped during startup"
+        assert time.monotonic() < deadline, "uvicorn did not start in 20 s"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        srv.force_exit = True  # do not wait for browsers' open event streams
+        thread.join(10)
+        sock.close()
+        assert not thread.is_alive(), "uvicorn did not stop"
+
+
+def seeded_demo_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings of a fresh demo IOC (SQLite in `data_dir`, whatever the environment says), migrated and seeded."""
+    from toancanh.demo.seed import seed_demo
+
+    settings = Settings(
+        data_dir=data_dir,
+        database_url="",
+        bus_url="memory://",
+        secret_key="e2e-secret",
+        log_json=False,
+        log_level="WARNING",
+        **overrides,
+    )
+    upgrade(settings.resolved_database_url)
+    seed_db = Database(settings.resolved_database_url)
+    assert seed_demo(seed_db)
+    seed_db.dispose()
+    return settings
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from functools import cache
 from typing import Any
 
@@ -338,3 +339,29 @@ def test_vertices_are_contained_like_brute_force(unit: int, vertex: int) -> None
 def test_locate_many_agrees_with_locate_one(points: list[tuple[float, float]]) -> None:
     _, index, _, _ = synthetic()
     assert index.locate_many(points) == [index.locate_one(lat, lon) for lat, lon in points]
+
+
+@given(
+    lat=st.floats(min_value=-80, max_value=80),
+    lon=st.floats(min_value=-179, max_value=179),
+    radius=st.floats(min_value=1, max_value=50_000),
+    bearing=st.floats(min_value=0, max_value=360),
+)
+def test_bbox_around_contains_every_point_within_the_radius(
+    lat: float, lon: float, radius: float, bearing: float
+) -> None:
+    from toancanh.core.geo import EARTH_RADIUS_M, bbox_around
+
+    # a point at 99.9 % of the radius in any direction (great-circle destination formula)
+    d, b, p1, l1 = (
+        radius * 0.999 / EARTH_RADIUS_M,
+        math.radians(bearing),
+        math.radians(lat),
+        math.radians(lon),
+    )
+    p2 = math.asin(math.sin(p1) * math.cos(d) + math.cos(p1) * math.sin(d) * math.cos(b))
+    l2 = l1 + math.atan2(math.sin(b) * math.sin(d) * math.cos(p1), math.cos(d) - math.sin(p1) * math.sin(p2))
+    lat2, lon2 = math.degrees(p2), math.degrees(l2)
+    assert haversine_m(lat, lon, lat2, lon2) <= radius
+    minlon, minlat, maxlon, maxlat = bbox_around(lat, lon, radius)
+    assert minlat <= lat2 <= maxlat and minlon <= lon2 <= maxlon

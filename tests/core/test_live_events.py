@@ -4,40 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from tests.conftest import build_world
+from tests.conftest import build_world, serving
 from toancanh.core import outbox
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def server(app: Any) -> Any:
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 15
-    while not srv.started:
-        assert time.time() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    srv.force_exit = True  # do not wait for browsers' open event streams
-    thread.join(10)
-    assert not thread.is_alive()
+def server(app: Any) -> Iterator[str]:
+    with serving(app) as url:
+        yield url
 
 
 def _listen(

@@ -7,94 +7,32 @@ module is skipped, unless TOANCANH_REQUIRE_BROWSER is set, in which case it fail
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
+from tests.conftest import seeded_demo_settings, serving
 from toancanh.core.api.deps import SESSION_COOKIE
-from toancanh.core.db import Database
-from toancanh.core.migrate import upgrade
-from toancanh.demo.seed import DEMO_PASSWORDS, seed_demo
-from toancanh.settings import Settings
+from toancanh.demo.seed import DEMO_PASSWORDS
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-REQUIRE = bool(os.environ.get("TOANCANH_REQUIRE_BROWSER"))
 USER = "trucban"
 SCHOOLS_IN_DEMO = 20
 
 
-def _unavailable(reason: str) -> None:
-    if REQUIRE:
-        pytest.fail(f"{reason}, and TOANCANH_REQUIRE_BROWSER is set", pytrace=False)
-    pytest.skip(f"{reason} (set TOANCANH_REQUIRE_BROWSER=1 to make this a failure)")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The demo IOC on a free port of 127.0.0.1, in a background thread."""
+    """The demo IOC, with its simulator, on a free port of 127.0.0.1 in a background thread."""
     from toancanh.app import create_app
 
-    data_dir = tmp_path_factory.mktemp("e2e-data")
-    settings = Settings(
-        data_dir=data_dir,
-        database_url="",  # SQLite in data_dir, whatever the environment says
-        bus_url="memory://",
-        secret_key="e2e-secret",
-        simulator=True,
-        simulator_interval_s=0.5,
-        log_json=False,
-        log_level="WARNING",
+    settings = seeded_demo_settings(
+        tmp_path_factory.mktemp("e2e-data"), simulator=True, simulator_interval_s=0.5
     )
-    upgrade(settings.resolved_database_url)
-    seed_db = Database(settings.resolved_database_url)
-    assert seed_demo(seed_db)
-    seed_db.dispose()
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings), log_config=None, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, name="e2e-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert thread.is_alive(), "uvicorn stopped during startup"
-        assert time.monotonic() < deadline, "uvicorn did not start in 20 s"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    srv.force_exit = True  # do not wait for open event streams
-    thread.join(10)
-    sock.close()
-    assert not thread.is_alive(), "uvicorn did not stop"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        _unavailable(f"{CHROMIUM} is missing")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the Python package playwright is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
+    with serving(create_app(settings), "e2e-uvicorn") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -8,28 +8,21 @@ a temporary folder (printed with `-s`).
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, Page, _unavailable
+from tests.conftest import seeded_demo_settings, serving
+from tests.e2e.test_browser import Page
 from tests.modules.reports.conftest import jpeg
 from toancanh.core.db import Database
-from toancanh.core.migrate import upgrade
 from toancanh.core.units import Agency, unit_by_code
-from toancanh.demo.seed import seed_demo
 from toancanh.modules.reports import service
 from toancanh.modules.reports.categories import DEFAULT_CATEGORIES
-from toancanh.settings import Settings
 
 pytestmark = pytest.mark.browser
 
@@ -50,57 +43,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The demo IOC on a free port, with security reports of the commune routed to its police."""
     from toancanh.app import create_app
 
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("e2e-reports-data"),
-        database_url="",
-        bus_url="memory://",
-        secret_key="e2e-secret",
-        simulator=False,
-        log_json=False,
-        log_level="WARNING",
-    )
-    upgrade(settings.resolved_database_url)
-    db = Database(settings.resolved_database_url)
-    assert seed_demo(db)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings), log_config=None, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, name="e2e-reports", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert thread.is_alive(), "uvicorn stopped during startup"
-        assert time.monotonic() < deadline, "uvicorn did not start in 20 s"
-        time.sleep(0.05)
-    with db.session() as s:  # the categories exist once the app has started
-        police = s.scalar(select(Agency).where(Agency.code == "cong-an"))
-        service.set_route(s, unit_by_code(s, "00664"), service.category_by_code(s, "an-ninh"), police)
-    db.dispose()
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    srv.force_exit = True
-    thread.join(10)
-    sock.close()
-    assert not thread.is_alive(), "uvicorn did not stop"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        _unavailable(f"{CHROMIUM} is missing")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the Python package playwright is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
+    settings = seeded_demo_settings(tmp_path_factory.mktemp("e2e-reports-data"), simulator=False)
+    with serving(create_app(settings), "e2e-reports") as url:
+        db = Database(settings.resolved_database_url)
+        with db.session() as s:  # the categories exist once the app has started
+            police = s.scalar(select(Agency).where(Agency.code == "cong-an"))
+            service.set_route(s, unit_by_code(s, "00664"), service.category_by_code(s, "an-ninh"), police)
+        db.dispose()
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -300,6 +300,16 @@ def parse_bbox(text: str) -> BBox:
 # Distance
 
 
+def bbox_around(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
+    """(minlon, minlat, maxlon, maxlat) of a box that contains every point within `radius_m` of (lat, lon).
+
+    A cheap pre-filter for an indexed range query; confirm candidates with `haversine_m`.
+    """
+    dlat = math.degrees(radius_m / EARTH_RADIUS_M)
+    dlon = dlat / max(0.01, math.cos(math.radians(lat)))
+    return lon - dlon, lat - dlat, lon + dlon, lat + dlat
+
+
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in metres on a spherical Earth (error under 0.5 % against the ellipsoid)."""
     phi1, phi2 = math.radians(lat1), math.radians(lat2)

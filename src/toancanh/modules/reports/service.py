@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -16,7 +15,7 @@ from toancanh.core.auth.scope import Principal, get_scoped, scoped
 from toancanh.core.db import utcnow
 from toancanh.core.errors import BadRequest, Conflict, NotFound, TooManyRequests
 from toancanh.core.files import BlobStore
-from toancanh.core.geo import haversine_m
+from toancanh.core.geo import bbox_around, haversine_m
 from toancanh.core.units import Agency, Unit
 from toancanh.core.workflow import CaseHistory, WorkflowEngine
 from toancanh.modules.reports import blocks
@@ -129,16 +128,15 @@ def nearby(
     db: Session, category: ReportCategory, lat: float, lon: float, *, radius_m: float = NEARBY_RADIUS_M
 ) -> list[tuple[FieldReport, float]]:
     """Open reports of the same category within `radius_m` over the last 30 days, nearest first."""
-    dlat = radius_m / 111_320
-    dlon = radius_m / (111_320 * max(0.1, math.cos(math.radians(lat))))
+    minlon, minlat, maxlon, maxlat = bbox_around(lat, lon, radius_m)
     since = utcnow() - timedelta(days=NEARBY_DAYS)
     candidates = db.scalars(
         select(FieldReport).where(
             FieldReport.category_id == category.id,
             FieldReport.state.in_(OPEN_STATES),
             FieldReport.created_at >= since,
-            FieldReport.lat.between(lat - dlat, lat + dlat),
-            FieldReport.lon.between(lon - dlon, lon + dlon),
+            FieldReport.lat.between(minlat, maxlat),
+            FieldReport.lon.between(minlon, maxlon),
         )
     )
     found = [(r, haversine_m(lat, lon, r.lat, r.lon)) for r in candidates]

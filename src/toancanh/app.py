@@ -22,6 +22,7 @@ from toancanh.core.api import health as health_api
 from toancanh.core.api import places as places_api
 from toancanh.core.auth import permissions
 from toancanh.core.bus import create_bus
+from toancanh.core.connectors import Connector
 from toancanh.core.db import Database
 from toancanh.core.errors import AppError, error_body
 from toancanh.core.files import BlobStore
@@ -94,6 +95,18 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=500)
 
 
+def load_connectors(names: list[str]) -> list[Connector]:
+    """Import `toancanh.connectors.<name>` for each enabled connector and return their `connector` objects."""
+    out = []
+    for name in names:
+        mod = importlib.import_module(f"toancanh.connectors.{name}")
+        c = getattr(mod, "connector", None)
+        if not isinstance(c, Connector):
+            raise RuntimeError(f"toancanh.connectors.{name} does not expose `connector = Connector(...)`")
+        out.append(c)
+    return out
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     """Build the ASGI app: core services, core API, the web shell and every enabled module."""
     settings = settings or Settings()
@@ -101,6 +114,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = database or Database(settings.resolved_database_url)
     modules = load_modules(settings.modules)
+    connectors = load_connectors(settings.connectors)
     for m in modules:
         permissions.register(m.permissions)
 
@@ -113,6 +127,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         for m in modules:
             for hook in m.on_startup:
                 await hook(app)
+        for c in connectors:
+            coordinator = await c.setup(app)
+            if coordinator is not None:
+                app.state.connectors[c.name] = coordinator
         if settings.simulator:
             from toancanh.demo import simulator
 
@@ -120,6 +138,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         try:
             yield
         finally:
+            for c in reversed(connectors):
+                coordinator = app.state.connectors.pop(c.name, None)
+                if coordinator is not None:
+                    with contextlib.suppress(Exception):
+                        await coordinator.stop()
+                if c.teardown is not None:
+                    with contextlib.suppress(Exception):
+                        await c.teardown(app)
             for m in reversed(modules):
                 for hook in m.on_shutdown:
                     with contextlib.suppress(Exception):
@@ -147,12 +173,16 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.calendar = WorkCalendar.default()
     app.state.workflow = WorkflowEngine(app.state.calendar)
     app.state.modules = modules
+    app.state.connectors = {}
     app.state.background = set()
     _install_error_handlers(app)
     for r in (health_api.router, auth_api.router, places_api.router, data_api.router, events_api.router):
         app.include_router(r)
     for m in modules:
         for r in m.routers:
+            app.include_router(r)
+    for c in connectors:
+        for r in c.routers:
             app.include_router(r)
 
     from toancanh import web

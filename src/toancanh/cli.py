@@ -231,3 +231,15 @@ def _add_module_clis() -> None:
                 app.add_typer(m.cli, name=m.name)
     except Exception as exc:  # a broken module must not take the CLI down with it
         console.print(f"[yellow]modules not loaded: {exc}[/yellow]")
+    try:  # every connector's commands, enabled or not (credentials are made before a broker is wired)
+        import pkgutil
+
+        import toancanh.connectors
+        from toancanh.app import load_connectors
+
+        names = [i.name for i in pkgutil.iter_modules(toancanh.connectors.__path__)]
+        for c in load_connectors(names):
+            if c.cli is not None:
+                app.add_typer(c.cli, name=c.name)
+    except Exception as exc:
+        console.print(f"[yellow]connectors not loaded: {exc}[/yellow]")

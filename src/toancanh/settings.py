@@ -16,7 +16,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-DEFAULT_MODULES = ["admin", "reports", "notifications"]
+DEFAULT_MODULES = ["admin", "reports", "notifications", "alerts"]
 
 
 class Settings(BaseSettings):
@@ -52,6 +52,17 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_starttls: bool = True
     notifications_durable: str = "notifications"  # the bus durable name the notification worker shares
+    connectors: list[str] = Field(default_factory=list)  # e.g. ["mqtt", "cap"]
+    mqtt_url: str = "mqtt://127.0.0.1:1883"  # the broker devices publish to (mqtts:// for TLS)
+    mqtt_username: str = ""  # the IOC's own broker account (reads every device's topics)
+    mqtt_password: str = ""
+    mqtt_client_id: str = (
+        "toancanh-ingest"  # a persistent session: the broker keeps QoS 1 messages while we are away
+    )
+    mqtt_topic_prefix: str = "toancanh/v1"
+    cap_feeds: list[str] = Field(default_factory=list)  # CAP 1.2 alert or Atom feed URLs (or file paths)
+    cap_poll_s: float = 300.0
+    cap_sender: str = "ioc@toancanh.local"  # <sender> of the IOC's own CAP warnings
     log_json: bool = True
     log_level: str = "INFO"
 

@@ -110,8 +110,93 @@ RESOURCES.append(
 )
 
 
+def _rule_body(w: Any, unit: str, suffix: str) -> dict[str, Any]:
+    return {
+        "unit_id": w.units[unit].id,
+        "domain": "environment",
+        "definition": {
+            "code": f"r-{suffix}"[:60],
+            "name": "Quy tắc kiểm thử quyền",
+            "when": {"type": "threshold", "measure": "pm25", "op": ">", "value": 100},
+            "alert": {"category": "air.pm25", "severity": "moderate", "title_vi": "PM2.5 {value}"},
+        },
+    }
+
+
+RESOURCES += [
+    Resource(
+        name="alerts",
+        list_url="/api/v1/alerts?limit=500",
+        detail_url=lambda i: f"/api/v1/alerts/{i}",
+        read_permission="alerts.read",
+        objects=lambda w: w.alerts,
+        ids_from_list=lambda body: {a["id"] for a in body["items"]},
+    ),
+    Resource(
+        name="events",
+        list_url="/api/v1/alerts/events?limit=1000",
+        detail_url=lambda i: "",
+        read_permission="events.read",
+        objects=lambda w: w.events,
+        ids_from_list=lambda body: {e["id"] for e in body},
+    ),
+    Resource(
+        name="alert_rules",
+        list_url="/api/v1/alerts/rules",
+        detail_url=lambda i: f"/api/v1/alerts/rules/{i}",
+        read_permission="rules.read",
+        objects=lambda w: w.rules,
+        ids_from_list=lambda body: {r["id"] for r in body},
+        create_url="/api/v1/alerts/rules",
+        write_permission="rules.write",
+        create_body=_rule_body,
+        create_targets=[("A", "environment"), ("B", "environment"), ("H1", "environment")],
+    ),
+]
+
+
+def _alert_objects(world: Any, db: Any) -> None:
+    from datetime import UTC, datetime
+
+    from toancanh.modules.alerts.models import Alert, AlertRule, Event
+
+    world.alerts, world.events, world.rules = {}, {}, {}
+    now = datetime.now(UTC)
+    with db.session() as s:
+        for key, unit, domain in (
+            ("a-env", "A", "environment"),
+            ("h1-traffic", "H1", "traffic"),
+            ("b-env", "B", "environment"),
+        ):
+            u = world.units[unit]
+            a = Alert(
+                dedup_key=key,
+                unit_id=u.id,
+                domain=domain,
+                category="test.x",
+                severity="minor",
+                title=key,
+                first_at=now,
+                last_at=now,
+            )
+            e = Event(at=now, source="manual", unit_id=u.id, domain=domain, category="test.x", title=key)
+            r = AlertRule(
+                code=f"rule-{key}",
+                name=key,
+                unit_id=u.id,
+                domain=domain,
+                definition=_rule_body(world, unit, key)["definition"],
+            )
+            s.add_all([a, e, r])
+            s.flush()
+            world.alerts[key] = (a.id, _path(world, u.id), domain)
+            world.events[key] = (e.id, _path(world, u.id), domain)
+            world.rules[key] = (r.id, _path(world, u.id), domain)
+
+
 @pytest.fixture
 def matrix_world(world: Any, db: Any) -> Any:
+    _alert_objects(world, db)
     from toancanh.core.timeseries import Series
     from toancanh.core.workflow import WorkflowEngine
     from toancanh.modules.reports import service as reports

@@ -73,6 +73,25 @@ def test_every_module_has_the_same_shape() -> None:
         assert module.title_vi and module.title_en
 
 
+def test_every_connector_has_the_same_shape() -> None:
+    import json
+
+    import toancanh.connectors
+    from toancanh.core.connectors import REQUIRED_FILES as CONNECTOR_FILES
+    from toancanh.core.connectors import Connector
+
+    names = [m.name for m in pkgutil.iter_modules(toancanh.connectors.__path__)]
+    assert {"mqtt", "cap"} <= set(names)
+    for name in names:
+        folder = Path(toancanh.connectors.__path__[0]) / name
+        missing = [f for f in CONNECTOR_FILES if not (folder / f).exists()]
+        assert not missing, f"connectors/{name} lacks {missing}"
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["name"] == name and manifest["title_vi"] and manifest["title_en"]
+        connector = importlib.import_module(f"toancanh.connectors.{name}").connector
+        assert isinstance(connector, Connector) and connector.name == name
+
+
 def test_health_ready_metrics(client: Any) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")

@@ -40,3 +40,31 @@ def configure(level: str = "INFO", as_json: bool = True) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+
+
+class Throttled:
+    """Logs a repeated reason at most once per `every_s` with how many times it happened since.
+
+    For rejections on a stream (bad payloads, unknown devices): every reason is logged, a flood cannot fill
+    the disk. Thread-safe enough: a lost count under a race is harmless.
+    """
+
+    def __init__(self, logger: logging.Logger, every_s: float = 10.0, max_keys: int = 1000) -> None:
+        self.logger = logger
+        self.every_s = every_s
+        self.max_keys = max_keys
+        self._seen: dict[str, tuple[float, int]] = {}
+
+    def warning(self, key: str, msg: str, *args: object) -> None:
+        import time
+
+        now = time.monotonic()
+        last, count = self._seen.get(key, (0.0, 0))
+        count += 1
+        if now - last >= self.every_s:
+            if len(self._seen) >= self.max_keys:
+                self._seen.clear()
+            self._seen[key] = (now, 0)
+            self.logger.warning(msg + " (%d times since the last report)", *args, count)
+        else:
+            self._seen[key] = (last, count)

@@ -76,7 +76,18 @@ def current_principal(request: Request, db: SessionDep) -> Principal:
     return principal
 
 
+def principal_in_own_session(request: Request) -> Principal:
+    """Authenticate in a short session of its own, for endpoints that must not hold a request transaction
+    open (a live stream, or a bulk write that commits in its own sessions on a worker thread)."""
+    with get_database(request).session() as db:
+        principal = _authenticate(request, db)
+    if principal is None:
+        raise Unauthorized()
+    return principal
+
+
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+DetachedPrincipal = Annotated[Principal, Depends(principal_in_own_session)]
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 

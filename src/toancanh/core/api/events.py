@@ -17,7 +17,6 @@ from toancanh.core.api import deps
 from toancanh.core.api.deps import CurrentPrincipal, SessionDep
 from toancanh.core.auth.scope import Principal, scoped
 from toancanh.core.bus import Bus, Event, Subscription, subject_matches
-from toancanh.core.errors import Unauthorized
 from toancanh.core.outbox import OutboxEvent
 
 log = logging.getLogger("toancanh.events")
@@ -85,7 +84,7 @@ async def stream(
     """Server-Sent Events: each new event the caller may see, as one JSON `data:` line (subject inside)."""
     # Authenticate in a short session of our own: a request-scoped session would stay open (and hold a
     # transaction) for as long as the browser listens.
-    principal = await asyncio.to_thread(_authenticate_once, request)
+    principal = await asyncio.to_thread(deps.principal_in_own_session, request)
     patterns = [p.strip() for p in subjects.split(",") if p.strip()][:10]
     hub: LiveHub = request.app.state.live_hub
     queue = hub.connect()
@@ -113,14 +112,6 @@ async def stream(
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
-
-
-def _authenticate_once(request: Request) -> Principal:
-    with request.app.state.db.session() as db:
-        principal = deps.optional_principal(request, db)
-    if principal is None:
-        raise Unauthorized()
-    return principal
 
 
 @router.get("/recent")

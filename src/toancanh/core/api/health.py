@@ -58,7 +58,14 @@ async def readyz(request: Request) -> Any:
         bus_ok = await asyncio.wait_for(request.app.state.bus.ping(), timeout=3)
     except Exception:
         bus_ok = False
-    body = {"status": "ok" if db_ok and bus_ok else "unavailable", "database": db_ok, "bus": bus_ok}
+    body: dict[str, Any] = {
+        "status": "ok" if db_ok and bus_ok else "unavailable",
+        "database": db_ok,
+        "bus": bus_ok,
+    }
+    connectors = getattr(request.app.state, "connectors", {})
+    if connectors:  # an outside source being down is reported, but does not make this process unready
+        body["connectors"] = {name: c.status() for name, c in connectors.items()}
     return JSONResponse(body, status_code=200 if db_ok and bus_ok else 503)
 
 

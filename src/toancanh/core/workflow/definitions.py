@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -73,28 +73,45 @@ class Transition:
 
 @dataclass(frozen=True)
 class StateSLA:
-    """The time allowed in a state, in WORKING time from entering it; "warning" at `warn_ratio` of it."""
+    """The time allowed in a state from entering it; "warning" at `warn_ratio` of it.
+
+    Working time (the calendar's hours and days) by default, as for field reports and tasks; emergencies
+    (incidents) run `around_the_clock`, where `days`, `hours` and `minutes` are wall-clock time.
+    """
 
     hours: float | None = None
     days: int | None = None
     warn_ratio: float = 0.75
+    minutes: float | None = None
+    around_the_clock: bool = False
 
     def __post_init__(self) -> None:
-        if self.hours is None and self.days is None:
-            raise ValueError("StateSLA needs hours or days")
-        if (self.hours or 0) < 0 or (self.days or 0) < 0 or not (self.hours or self.days):
-            raise ValueError("StateSLA hours/days must be >= 0 and not both zero")
+        parts = (self.hours, self.days, self.minutes)
+        if all(p is None for p in parts):
+            raise ValueError("StateSLA needs hours, days or minutes")
+        if any((p or 0) < 0 for p in parts) or not any(parts):
+            raise ValueError("StateSLA hours/days/minutes must be >= 0 and not all zero")
+        if self.minutes and not self.around_the_clock:
+            raise ValueError("StateSLA minutes are for around-the-clock deadlines")
         if not 0 < self.warn_ratio <= 1:
             raise ValueError("warn_ratio must be in (0, 1]")
 
     def deadline(self, calendar: WorkCalendar, start: datetime) -> datetime:
-        """The moment this much working time after `start`."""
+        """The moment this much (working, unless around the clock) time after `start`."""
+        if self.around_the_clock:
+            return start + timedelta(days=self.days or 0, hours=self.hours or 0, minutes=self.minutes or 0)
         due = start
         if self.days:
             due = calendar.add_working_days(due, self.days)
         if self.hours:
             due = calendar.add_working_hours(due, self.hours)
         return due
+
+    def seconds_between(self, calendar: WorkCalendar, a: datetime, b: datetime) -> float:
+        """The time this SLA counts between `a` and `b` (working seconds, or wall-clock seconds)."""
+        if self.around_the_clock:
+            return (b - a).total_seconds()
+        return calendar.working_seconds_between(a, b)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -301,8 +301,9 @@ class WorkflowEngine:
             return SLA_OVERDUE
         sla = ct.sla_of(case, case.state)
         ratio = sla.warn_ratio if sla else StateSLA.warn_ratio
-        window = self.calendar.working_seconds_between(case.state_since, due)
-        elapsed = self.calendar.working_seconds_between(case.state_since, now)
+        between = sla.seconds_between if sla else StateSLA(hours=1).seconds_between
+        window = between(self.calendar, case.state_since, due)
+        elapsed = between(self.calendar, case.state_since, now)
         return SLA_WARNING if window > 0 and elapsed >= ratio * window else SLA_OK
 
     @staticmethod

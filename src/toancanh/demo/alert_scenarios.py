@@ -183,8 +183,8 @@ RULES: list[tuple[str, dict[str, Any]]] = [
                 "severity": "severe",
                 "urgency": "expected",
                 "certainty": "likely",
-                "title_vi": "Cảnh báo thời tiết: {category}",
-                "title_en": "Weather warning: {category}",
+                "title_vi": "Bản tin cảnh báo thời tiết nguy hiểm (CAP) cho địa bàn",
+                "title_en": "Dangerous weather bulletin (CAP) for the area",
                 "cooldown_s": 21600,
                 "incident": {"type": "weather", "group_within_s": 86400, "group_radius_m": 50000},
             },
@@ -240,6 +240,10 @@ def _headless_runtime(db: Database, engine: WorkflowEngine) -> AlertsRuntime:
 
 def seed_alerts(db: Database, engine: WorkflowEngine | None = None, *, now: datetime | None = None) -> None:
     """Rules, SOP templates, smoke detectors, then the five scenarios; idempotent (rules by code)."""
+    from toancanh.core.auth import permissions
+    from toancanh.modules.alerts import module
+
+    permissions.register(module.permissions)  # seeding may run before any app is built
     engine = engine or WorkflowEngine()
     engine.register(INCIDENT)
     now = now or utcnow()

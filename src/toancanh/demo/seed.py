@@ -74,6 +74,9 @@ def seed_demo(db: Database, seed: int = 664) -> bool:
         _series(s, assets, random.Random(seed))
         _first_events(s, geo, commune)
         seed_reports(s, demo_blobs(db), seed)
+    from toancanh.demo.alert_scenarios import seed_alerts
+
+    seed_alerts(db)
     return True
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -59,6 +60,7 @@ class Simulator:
         *,
         engine: WorkflowEngine | None = None,
         blobs: BlobStore | None = None,
+        ingest: Callable[[list[dict[str, Any]]], Any] | None = None,
     ) -> None:
         self.db = db
         self.rnd = random.Random(seed)
@@ -67,12 +69,17 @@ class Simulator:
         self.engine = engine or WorkflowEngine()
         self.engine.register(FIELD_REPORT)
         self.blobs = blobs or demo_blobs(db)
+        # The warning center's ingestion path when the app runs one: readings then meet the alert rules.
+        self.ingest = ingest
 
     def tick(self, now: datetime | None = None) -> str:
         """One step; returns the kind of thing that happened (for tests and logs)."""
         now = now or utcnow()
+        if self.ingest is not None:
+            self.ingest(self._reading_items(now))
         with self.db.session() as s:
-            self._readings(s, now)
+            if self.ingest is None:
+                self._readings(s, now)
             kind = self.rnd.choices(
                 ["waste", "violation", "report", "school_gate", "outage", "threshold"], [3, 4, 3, 2, 1, 2]
             )[0]
@@ -87,6 +94,23 @@ class Simulator:
     def _emit(self, s: Session, subject: str, asset: Asset, data: dict[str, Any]) -> None:
         data = {"asset_id": asset.id, "asset_code": asset.code, "lat": asset.lat, "lon": asset.lon, **data}
         outbox.emit(s, subject, data, unit_id=asset.unit_id, domain=asset.domain)
+
+    def _values(self, s: Session, now: datetime) -> dict[str, dict[str, float]]:
+        hour = now.astimezone(VN_TZ).hour + now.astimezone(VN_TZ).minute / 60
+        out: dict[str, dict[str, float]] = {}
+        for series, asset in s.execute(
+            select(timeseries.Series, Asset).join(Asset, Asset.id == timeseries.Series.asset_id)
+        ).tuples():
+            if asset.status != "offline":
+                measure = series.key.rsplit(".", 1)[-1]
+                out.setdefault(asset.code, {})[measure] = round(diurnal(measure, hour, self.rnd), 2)
+        return out
+
+    def _reading_items(self, now: datetime) -> list[dict[str, Any]]:
+        with self.db.session() as s:
+            values = self._values(s, now)
+        ts = timeseries.to_ms(now)
+        return [{"device": code, "ts": ts, "values": v} for code, v in values.items()]
 
     def _readings(self, s: Session, now: datetime) -> None:
         hour = now.astimezone(VN_TZ).hour + now.astimezone(VN_TZ).minute / 60
@@ -228,7 +252,13 @@ class Simulator:
 
 async def run(app: Any) -> None:
     """Tick forever at the configured interval (the demo's background task)."""
-    sim = Simulator(app.state.db, engine=app.state.workflow, blobs=app.state.blobs)
+    runtime = getattr(app.state, "alerts", None)
+    sim = Simulator(
+        app.state.db,
+        engine=app.state.workflow,
+        blobs=app.state.blobs,
+        ingest=runtime.ingest_readings if runtime is not None else None,
+    )
     interval = app.state.settings.simulator_interval_s
     while True:
         try:

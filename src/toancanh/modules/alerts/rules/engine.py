@@ -469,16 +469,18 @@ class _RateOfChange(_Rule):
         while highs and highs[0][0] < oldest:
             highs.popleft()
         base: tuple[int, float] | None = None
-        if self._up and lows and value - lows[0][1] >= self._delta:
-            base = lows[0]
-        elif self._down and highs and highs[0][1] - value >= self._delta:
-            base = highs[0]
+        if lows:
+            if self._up and value - lows[0][1] >= self._delta:
+                base = lows[0]
+            elif self._down and highs[0][1] - value >= self._delta:
+                base = highs[0]
+        point = (ts, value)
         while lows and lows[-1][1] >= value:
             lows.pop()
-        lows.append((ts, value))
+        lows.append(point)
         while highs and highs[-1][1] <= value:
             highs.pop()
-        highs.append((ts, value))
+        highs.append(point)
         if base is not None and self.take(f"{self.code}:asset:{asset_id}", ts):
             change = value - base[1]
             values = self.values(
@@ -670,6 +672,8 @@ class _KOfN(_Rule):
         if self._op(value, self._threshold):
             recent.pop(asset_id, None)
             recent[asset_id] = ts  # re-inserted: the dict stays in time order
+        elif not recent:
+            return
         self._expire(ts)
         if len(recent) >= self._k and not self._active and self.take(f"{self.code}:group", ts):
             self._active = True

@@ -404,7 +404,7 @@ def _duty_officer_works_the_fire(db: Database, engine: WorkflowEngine, now: date
         if officer is None or fire is None:
             return
         actor = principal_for(s, officer, via="session")
-        incidents.act(s, engine, fire, "acknowledge", actor, {}, now=now - timedelta(minutes=11))
+        incidents.act(s, engine, fire, "acknowledge", actor, {}, now=now + timedelta(seconds=40))
         steps = s.scalars(
             select(SopStep)
             .join(SopRun, SopRun.id == SopStep.run_id)
@@ -413,4 +413,4 @@ def _duty_officer_works_the_fire(db: Database, engine: WorkflowEngine, now: date
         ).all()
         notes = ["Camera bếp ăn xác nhận có khói", "Đã gọi 114, xe chữa cháy đang đến"]
         for step, note in zip(steps[:2], notes, strict=False):
-            sop.complete_step(s, step, actor, note=note, now=now - timedelta(minutes=10))
+            sop.complete_step(s, step, actor, note=note, now=now + timedelta(seconds=90))

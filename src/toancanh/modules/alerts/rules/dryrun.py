@@ -94,6 +94,8 @@ def dry_run(
         _run_events(db, engine, spec, unit_path, start_ms, end_ms, result, collect)
     else:
         _run_readings(db, engine, spec, unit_path, start_ms, end_ms, result, collect)
+    # silences are found at the end of a chunk, after the chunk's own firings: show them in time order
+    result.firings.sort(key=lambda f: f["ts"])
     result.elapsed_s = round(time.perf_counter() - t0, 3)
     return result
 
@@ -102,6 +104,7 @@ def dry_run(
 
 
 def _scoped_assets(stmt: _Select, spec: RuleSpec, unit_path: str) -> _Select:
+    """`stmt` (which selects from assets) limited to the assets in the rule's scope, groups aside."""
     scope = spec.scope
     stmt = stmt.join(Unit, Unit.id == Asset.unit_id).where(Unit.path.startswith(unit_path, autoescape=True))
     if scope.unit_path:
@@ -159,7 +162,10 @@ def _run_readings(
     groups = set(spec.scope.asset_groups or ())
     assets = {
         info.id: info
-        for info in map(_asset_info, db.execute(_scoped_assets(select(*_ASSET_COLUMNS), spec, unit_path)))
+        for info in map(
+            _asset_info,
+            db.execute(_scoped_assets(select(*_ASSET_COLUMNS).select_from(Asset), spec, unit_path)),
+        )
         if not groups or info.group in groups
     }
     result.assets_considered = len(assets)
@@ -168,8 +174,10 @@ def _run_readings(
     measures = spec.measures()
     series: dict[int, tuple[int, str]] = {}  # series id -> (asset id, measure)
     rows = db.execute(
-        _scoped_assets(select(Series.id, Series.key, Series.asset_id), spec, unit_path).join_from(
-            Series, Asset, Asset.id == Series.asset_id
+        _scoped_assets(
+            select(Series.id, Series.key, Series.asset_id).join(Asset, Asset.id == Series.asset_id),
+            spec,
+            unit_path,
         )
     )
     for sid, key, asset_id in rows:

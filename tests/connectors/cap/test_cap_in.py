@@ -384,6 +384,8 @@ async def test_bad_documents_are_logged_and_the_good_ones_still_go_in(
     server.files["gone.xml"] = server.files["cancel.xml"]  # what failed to download is tried again
     await coord.run_once()
     assert server.hits["gone.xml"] == 2 and server.hits["malformed.xml"] == 1
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING and "e-nothing rejected" in r.message]
+    assert len(warned) == 1  # a rejection that comes back every poll is warned about once
     assert "canhbao@nchmf.gov.vn|NCHMF-2025-BAO10-002|0" in {e.source_ref for e in events_in(db)}
 
 

@@ -278,6 +278,17 @@ def test_what_the_public_sees(client: TestClient, world: Any, db: Any) -> None:
     )  # asked by name, an expired one still answers
 
 
+def test_a_taken_identifier_is_retried(
+    client: TestClient, world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = created(client, world)
+    real = cap_out._identifier
+    taken = iter([first["identifier"]])  # as if another publisher had just taken the number read
+    monkeypatch.setattr(cap_out, "_identifier", lambda *args: next(taken, None) or real(*args))
+    second = created(client, world)
+    assert second["identifier"].endswith("-2") and second["identifier"] != first["identifier"]
+
+
 def test_publishing_is_audited_and_announced(client: TestClient, world: Any, db: Any) -> None:
     w = created(client, world)
     with db.session() as s:

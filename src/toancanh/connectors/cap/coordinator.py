@@ -164,6 +164,7 @@ class CapCoordinator(Coordinator):
         self.transport = transport
         self.feed_state = {f: FeedState() for f in self.feeds}
         self._fetched: OrderedDict[str, None] = OrderedDict()  # entry keys already fetched and recorded
+        self._reported: OrderedDict[str, None] = OrderedDict()  # rejections already logged as warnings
 
     def status(self) -> dict[str, Any]:
         out = super().status()
@@ -253,10 +254,10 @@ class CapCoordinator(Coordinator):
             self._fetched.popitem(last=False)
 
         for r in rejected:
-            log.warning("CAP feed %s: %s rejected: %s", redact(feed), r.where, r.en)
+            self._warn_once(f"CAP feed {redact(feed)}: {r.where} rejected: {r.en}")
         for refused in rec.rejected:
             ref = items[refused["index"]].source_ref
-            log.warning("CAP feed %s: event %s rejected: %s", redact(feed), ref, refused["reason_en"])
+            self._warn_once(f"CAP feed {redact(feed)}: event {ref} rejected: {refused['reason_en']}")
         n_rejected = len(rejected) + len(rec.rejected)
         self.count("recorded", len(rec.events))
         self.count("duplicates", rec.duplicates)
@@ -265,6 +266,16 @@ class CapCoordinator(Coordinator):
         state.rejected += n_rejected
         if rec.events:
             log.info("CAP feed %s: %d new events recorded", redact(feed), len(rec.events))
+
+    def _warn_once(self, message: str) -> None:
+        """A warning the first time; the same rejection at the next polls (an entry still broken) at DEBUG."""
+        if message in self._reported:
+            log.debug("%s", message)
+            return
+        log.warning("%s", message)
+        self._reported[message] = None
+        while len(self._reported) > MAX_REMEMBERED_ENTRIES:
+            self._reported.popitem(last=False)
 
     def _resolve(self, feed: str, href: str) -> str:
         """Where a link of `feed` points: an http(s) URL, or a file next to a feed read from a file."""

@@ -23,6 +23,7 @@ from xml.etree import ElementTree as ET
 
 import shapely
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from toancanh.connectors.cap.const import (
@@ -54,8 +55,9 @@ PUBLIC_LIMIT = 100
 KM_PER_DEGREE = 111.32
 # Characters XML 1.0 cannot carry at all (most C0 controls, lone surrogates, U+FFFE/U+FFFF)
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-# CAP: an identifier or sender holds no spaces, commas or restricted characters (< and &)
-_NOT_IN_IDENTIFIER = re.compile(r"[\s,<&]")
+# CAP: an identifier holds no spaces, commas or restricted characters (< and &); "/" would break its URL
+_NOT_IN_IDENTIFIER = re.compile(r"[\s,<&/]")
+IDENTIFIER_ATTEMPTS = 5
 
 
 # ---------------------------------------------------------------------------------------------- writing
@@ -182,7 +184,7 @@ def warnings_atom(warnings: Sequence[PublicWarning], base_url: str, sender: str)
     feed = ET.Element("feed", {"xmlns": ATOM_NS})
     sub(feed, "id", f"{base}/cap/warnings.atom")
     sub(feed, "title", "Cảnh báo công khai / Public warnings")
-    newest = max((w.updated_at for w in warnings), default=None) or utcnow()
+    newest = max((w.updated_at or w.sent_at for w in warnings), default=None) or utcnow()
     sub(feed, "updated", cap_time(newest))
     author = sub(feed, "author")
     sub(author, "name", sender)
@@ -404,7 +406,6 @@ def create_warning(
     if data.incident_id is not None:
         get_scoped(db, principal, Incident, data.incident_id, "incidents.read")
     w = PublicWarning(
-        identifier=_identifier(db, sender, unit, now),
         unit_id=unit.id,
         incident_id=data.incident_id,
         status=data.status,
@@ -429,8 +430,18 @@ def create_warning(
         published=data.published,
         created_by_id=principal.user_id,
     )
-    db.add(w)
-    db.flush()
+    for attempt in range(IDENTIFIER_ATTEMPTS):
+        # Two publishers of one unit at once may pick the same number; the unique identifier refuses the
+        # second, which takes the next number.
+        w.identifier = _identifier(db, sender, unit, now)
+        try:
+            with db.begin_nested():
+                db.add(w)
+                db.flush()
+            break
+        except IntegrityError:
+            if attempt == IDENTIFIER_ATTEMPTS - 1:
+                raise
     audit.record_by(
         db,
         principal,

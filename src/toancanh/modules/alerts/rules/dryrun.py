@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from toancanh.core.assets import Asset
 from toancanh.core.errors import BadRequest
-from toancanh.core.timeseries import Series
+from toancanh.core.timeseries import Series, from_ms
 from toancanh.core.units import Unit
 from toancanh.core.worktime import WorkCalendar
 from toancanh.modules.alerts.models import Event
@@ -184,8 +184,12 @@ def _run_readings(
         measure = key.rsplit(".", 1)[-1]
         if asset_id in assets and (measures is None or measure in measures):
             series[sid] = (asset_id, measure)
+    if not series:
+        return
     lookup = assets.get
-    engine.watch_assets(assets.values())
+    # an asset is expected to report when it has a series the rule reads (a camera in scope is not a
+    # silent water-level sensor)
+    engine.watch_assets(assets[a] for a in {a for a, _ in series.values()})
     collect.add(engine.tick(start_ms))  # absence rules count silence from the start of the range
     feed = engine.feed_rows
     scanned = 0
@@ -261,8 +265,6 @@ def _run_events(
     result: DryRunResult,
     collect: _Collector,
 ) -> None:
-    from toancanh.core.timeseries import from_ms
-
     cache: dict[int, AssetInfo | None] = {}
 
     def lookup(asset_id: int) -> AssetInfo | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import operator
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from fnmatch import translate
@@ -25,6 +25,7 @@ import shapely
 
 from toancanh.core.geo import haversine_m, shape_from_geojson
 from toancanh.core.worktime import WorkCalendar
+from toancanh.modules.alerts.models import SEVERITY_RANK
 from toancanh.modules.alerts.rules.spec import (
     AbsenceWhen,
     EventMatch,
@@ -40,9 +41,11 @@ from toancanh.modules.alerts.rules.spec import (
 )
 from toancanh.modules.alerts.rules.types import AssetInfo, Firing, IncidentSpec, Observed, Reading
 
-__all__ = ["AssetLookup", "LoadedRule", "RuleEngine"]
+__all__ = ["AssetLookup", "LoadedRule", "Row", "RuleEngine"]
 
 AssetLookup = Callable[[int], AssetInfo | None]
+Row = tuple[int, str, int, float]
+"""A reading as a plain tuple: (asset_id, measure, ts, value)."""
 
 _MISSING: Any = object()
 _VN_OFFSET_MS = 7 * 3_600_000  # Asia/Ho_Chi_Minh is UTC+7 all year (no daylight saving time)
@@ -56,8 +59,11 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
 }
-_SEVERITY_RANK = {"unknown": 0, "minor": 1, "moderate": 2, "severe": 3, "extreme": 4}
 _MAX_PENDING_FIRSTS = 10_000
+
+
+def _ts(f: Firing) -> int:
+    return f.ts
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +168,7 @@ class _Matcher:
         self._exact = None if globbed else m.category
         self._regex = re.compile(translate(m.category)).match if globbed else None
         self._source = m.source
-        self._min_rank = _SEVERITY_RANK[m.min_severity] if m.min_severity else -1
+        self._min_rank = SEVERITY_RANK[m.min_severity] if m.min_severity else -1
         self._payload = tuple((m.payload or {}).items())
         top = m.category.split(".", 1)[0]
         self.top = None if any(c in top for c in "*?[") else top  # None: any category may match
@@ -175,7 +181,7 @@ class _Matcher:
             return False
         if self._source is not None and ev.source != self._source:
             return False
-        if self._min_rank > 0 and _SEVERITY_RANK.get(ev.severity, 0) < self._min_rank:
+        if self._min_rank > 0 and SEVERITY_RANK.get(ev.severity, 0) < self._min_rank:
             return False
         payload = ev.payload
         return all(payload.get(k, _MISSING) == v for k, v in self._payload)
@@ -303,6 +309,7 @@ class _Rule:
     ) -> Firing:
         loaded = self.loaded
         alert = self._alert
+        title = self._title.render(values)
         return Firing(
             rule_id=loaded.rule_id,
             rule_version=loaded.version,
@@ -316,8 +323,8 @@ class _Rule:
             severity=alert.severity,
             urgency=alert.urgency,
             certainty=alert.certainty,
-            title=self._title.render(values),
-            title_en=self._title_en.render(values),
+            title=title,
+            title_en=title if self._title_en is self._title else self._title_en.render(values),
             asset_id=asset_id,
             lat=lat,
             lon=lon,
@@ -354,9 +361,8 @@ class _Rule:
 
     # overridden by the rule types
 
-    def on_reading(
-        self, asset_id: int, measure: str, ts: int, value: float, lookup: AssetLookup, out: list[Firing]
-    ) -> None:
+    def on_rows(self, rows: Sequence[Row], lookup: AssetLookup, out: list[Firing]) -> None:
+        """Evaluate readings in time order (rows of other measures are skipped); append firings to `out`."""
         return None
 
     def on_event(self, ev: Observed, lookup: AssetLookup, out: list[Firing]) -> None:
@@ -386,27 +392,32 @@ class _Threshold(_Rule):
         self._since: dict[int, int] = {}  # asset id -> ts of the first reading of the current run meeting it
         self._active: set[int] = set()  # assets fired for and not cleared
 
-    def on_reading(
-        self, asset_id: int, measure: str, ts: int, value: float, lookup: AssetLookup, out: list[Firing]
-    ) -> None:
-        info = self.scope_cache.get(asset_id, _MISSING)
-        if info is _MISSING:
-            info = self.resolve(asset_id, lookup)
-        if info is None:
-            return
-        if self._op(value, self._threshold):
-            since = self._since.get(asset_id)
-            if since is None:
-                self._since[asset_id] = since = ts
-            if asset_id in self._active or ts - since < self._for_ms:
-                return
-            if self.take(f"{self.code}:asset:{asset_id}", ts):
-                self._active.add(asset_id)
-                out.append(self._make(info, ts, value, since, clear=False))
-        elif self._since.pop(asset_id, None) is not None and asset_id in self._active:
-            self._active.discard(asset_id)
-            if self.auto_clear:
-                out.append(self._make(info, ts, value, None, clear=True))
+    def on_rows(self, rows: Sequence[Row], lookup: AssetLookup, out: list[Firing]) -> None:
+        cache = self.scope_cache
+        since_of = self._since
+        active = self._active
+        op, threshold, for_ms, wanted = self._op, self._threshold, self._for_ms, self._measure
+        for asset_id, measure, ts, value in rows:
+            if measure != wanted:
+                continue
+            info = cache.get(asset_id, _MISSING)
+            if info is _MISSING:
+                info = self.resolve(asset_id, lookup)
+            if info is None:
+                continue
+            if op(value, threshold):
+                since = since_of.get(asset_id)
+                if since is None:
+                    since_of[asset_id] = since = ts
+                if ts - since < for_ms or asset_id in active:
+                    continue
+                if self.take(f"{self.code}:asset:{asset_id}", ts):
+                    active.add(asset_id)
+                    out.append(self._make(info, ts, value, since, clear=False))
+            elif since_of.pop(asset_id, None) is not None and asset_id in active:
+                active.discard(asset_id)
+                if self.auto_clear:
+                    out.append(self._make(info, ts, value, None, clear=True))
 
     def _make(self, info: AssetInfo, ts: int, value: float, since: int | None, *, clear: bool) -> Firing:
         held_s = (ts - since) / 1000 if since is not None else None
@@ -451,57 +462,63 @@ class _RateOfChange(_Rule):
         self._direction = w.direction
         self._state: dict[int, tuple[deque[tuple[int, float]], deque[tuple[int, float]]]] = {}
 
-    def on_reading(
-        self, asset_id: int, measure: str, ts: int, value: float, lookup: AssetLookup, out: list[Firing]
-    ) -> None:
-        info = self.scope_cache.get(asset_id, _MISSING)
-        if info is _MISSING:
-            info = self.resolve(asset_id, lookup)
-        if info is None:
-            return
-        state = self._state.get(asset_id)
-        if state is None:
-            state = self._state[asset_id] = (deque(), deque())
-        lows, highs = state
-        oldest = ts - self._within_ms
-        while lows and lows[0][0] < oldest:
-            lows.popleft()
-        while highs and highs[0][0] < oldest:
-            highs.popleft()
-        base: tuple[int, float] | None = None
-        if lows:
-            if self._up and value - lows[0][1] >= self._delta:
+    def on_rows(self, rows: Sequence[Row], lookup: AssetLookup, out: list[Firing]) -> None:
+        cache = self.scope_cache
+        state_of = self._state
+        within_ms, delta, up, down, wanted = self._within_ms, self._delta, self._up, self._down, self._measure
+        for asset_id, measure, ts, value in rows:
+            if measure != wanted:
+                continue
+            info = cache.get(asset_id, _MISSING)
+            if info is _MISSING:
+                info = self.resolve(asset_id, lookup)
+            if info is None:
+                continue
+            state = state_of.get(asset_id)
+            if state is None:
+                state = state_of[asset_id] = (deque(), deque())
+            lows, highs = state
+            oldest = ts - within_ms
+            while lows and lows[0][0] < oldest:
+                lows.popleft()
+            while highs and highs[0][0] < oldest:
+                highs.popleft()
+            base: tuple[int, float] | None = None
+            if up and lows and value - lows[0][1] >= delta:
                 base = lows[0]
-            elif self._down and highs[0][1] - value >= self._delta:
+            elif down and highs and highs[0][1] - value >= delta:
                 base = highs[0]
-        point = (ts, value)
-        while lows and lows[-1][1] >= value:
-            lows.pop()
-        lows.append(point)
-        while highs and highs[-1][1] <= value:
-            highs.pop()
-        highs.append(point)
-        if base is not None and self.take(f"{self.code}:asset:{asset_id}", ts):
-            change = value - base[1]
-            values = self.values(
-                info,
-                value=value,
-                measure=self._measure,
-                threshold=self._delta,
-                count=1,
-                duration_min=round((ts - base[0]) / 60_000, 1),
-            )
-            details = {
-                "measure": self._measure,
-                "value": value,
-                "from_value": base[1],
-                "from_ts": base[0],
-                "change": change,
-                "delta": self._delta,
-                "direction": "up" if change > 0 else "down",
-                "within_s": self._within_ms // 1000,
-            }
-            out.append(self.asset_firing(info, ts, values, details))
+            point = (ts, value)
+            while lows and lows[-1][1] >= value:
+                lows.pop()
+            lows.append(point)
+            while highs and highs[-1][1] <= value:
+                highs.pop()
+            highs.append(point)
+            if base is not None and self.take(f"{self.code}:asset:{asset_id}", ts):
+                out.append(self._make(info, ts, value, base))
+
+    def _make(self, info: AssetInfo, ts: int, value: float, base: tuple[int, float]) -> Firing:
+        change = value - base[1]
+        values = self.values(
+            info,
+            value=value,
+            measure=self._measure,
+            threshold=self._delta,
+            count=1,
+            duration_min=round((ts - base[0]) / 60_000, 1),
+        )
+        details = {
+            "measure": self._measure,
+            "value": value,
+            "from_value": base[1],
+            "from_ts": base[0],
+            "change": change,
+            "delta": self._delta,
+            "direction": "up" if change > 0 else "down",
+            "within_s": self._within_ms // 1000,
+        }
+        return self.asset_firing(info, ts, values, details)
 
 
 class _Absence(_Rule):
@@ -529,29 +546,35 @@ class _Absence(_Rule):
             if info.id not in self._last_seen:
                 self._unseen.add(info.id)
 
-    def on_reading(
-        self, asset_id: int, measure: str, ts: int, value: float, lookup: AssetLookup, out: list[Firing]
-    ) -> None:
-        info = self.scope_cache.get(asset_id, _MISSING)
-        if info is _MISSING:
-            info = self.resolve(asset_id, lookup)
-        if info is None:
-            return
-        last = self._last_seen.get(asset_id)
-        if last is not None and ts <= last:
-            return  # late or repeated reading: the clock does not go back
-        self._unseen.discard(asset_id)
-        self._last_seen[asset_id] = ts
-        if last is None:
-            return
-        if asset_id not in self._alerted and ts - last >= self._after_ms:
-            self._fire(info, last, ts, out)  # a silence that no tick saw
-        if asset_id in self._alerted:
-            self._alerted.discard(asset_id)
-            if self.auto_clear:
-                values = self.values(info, measure=self._measure, count=1, duration_min=None)
-                details = {"measure": self._measure, "last_seen_ts": last, "silent_s": (ts - last) / 1000}
-                out.append(self.asset_firing(info, ts, values, details, clear=True))
+    def on_rows(self, rows: Sequence[Row], lookup: AssetLookup, out: list[Firing]) -> None:
+        cache = self.scope_cache
+        last_seen = self._last_seen
+        alerted = self._alerted
+        after_ms, wanted = self._after_ms, self._measure
+        for asset_id, measure, ts, _value in rows:
+            if wanted is not None and measure != wanted:
+                continue
+            info = cache.get(asset_id, _MISSING)
+            if info is _MISSING:
+                info = self.resolve(asset_id, lookup)
+            if info is None:
+                continue
+            last = last_seen.get(asset_id)
+            if last is None:
+                self._unseen.discard(asset_id)
+                last_seen[asset_id] = ts
+                continue
+            if ts <= last:
+                continue  # a late or repeated reading: the clock does not go back
+            last_seen[asset_id] = ts
+            if ts - last >= after_ms and asset_id not in alerted:
+                self._fire(info, last, ts, out)  # a silence that no tick saw
+            if asset_id in alerted:
+                alerted.discard(asset_id)
+                if self.auto_clear:
+                    values = self.values(info, measure=wanted, count=1, duration_min=None)
+                    details = {"measure": wanted, "last_seen_ts": last, "silent_s": (ts - last) / 1000}
+                    out.append(self.asset_firing(info, ts, values, details, clear=True))
 
     def tick(self, now: int, out: list[Firing]) -> None:
         if self._unseen:
@@ -603,22 +626,28 @@ class _Geofence(_Rule):
         self._inside: dict[int, bool] = {}
         self._active: set[int] = set()
 
-    def on_reading(
-        self, asset_id: int, measure: str, ts: int, value: float, lookup: AssetLookup, out: list[Firing]
-    ) -> None:
-        info = self.scope_cache.get(asset_id, _MISSING)
-        if info is _MISSING:
-            info = self.resolve(asset_id, lookup)
-        if info is None:
-            return
-        pos = self._pending.get(asset_id)
-        if pos is None or pos[0] != ts:
-            pos = self._pending[asset_id] = [ts, None, None]
-        pos[1 if measure == self._lat else 2] = value
-        if pos[1] is None or pos[2] is None:
-            return
-        del self._pending[asset_id]
-        lat, lon = pos[1], pos[2]
+    def on_rows(self, rows: Sequence[Row], lookup: AssetLookup, out: list[Firing]) -> None:
+        cache = self.scope_cache
+        pending = self._pending
+        lat_m, lon_m = self._lat, self._lon
+        for asset_id, measure, ts, value in rows:
+            if measure != lat_m and measure != lon_m:
+                continue
+            info = cache.get(asset_id, _MISSING)
+            if info is _MISSING:
+                info = self.resolve(asset_id, lookup)
+            if info is None:
+                continue
+            pos = pending.get(asset_id)
+            if pos is None or pos[0] != ts:
+                pos = pending[asset_id] = [ts, None, None]
+            pos[1 if measure == lat_m else 2] = value
+            if pos[1] is not None and pos[2] is not None:
+                del pending[asset_id]
+                self._moved(info, ts, pos[1], pos[2], out)
+
+    def _moved(self, info: AssetInfo, ts: int, lat: float, lon: float, out: list[Firing]) -> None:
+        asset_id = info.id
         x0, y0, x1, y1 = self._bbox
         inside = x0 <= lon <= x1 and y0 <= lat <= y1 and bool(shapely.intersects_xy(self._zone, lon, lat))
         before = self._inside.get(asset_id)
@@ -660,24 +689,26 @@ class _KOfN(_Rule):
     def watch(self, info: AssetInfo) -> None:
         self.scope_cache[info.id] = info if self.asset_in_scope(info) else None
 
-    def on_reading(
-        self, asset_id: int, measure: str, ts: int, value: float, lookup: AssetLookup, out: list[Firing]
-    ) -> None:
-        info = self.scope_cache.get(asset_id, _MISSING)
-        if info is _MISSING:
-            info = self.resolve(asset_id, lookup)
-        if info is None:
-            return
+    def on_rows(self, rows: Sequence[Row], lookup: AssetLookup, out: list[Firing]) -> None:
+        cache = self.scope_cache
         recent = self._recent
-        if self._op(value, self._threshold):
+        op, threshold, k, wanted = self._op, self._threshold, self._k, self._measure
+        for asset_id, measure, ts, value in rows:
+            if measure != wanted:
+                continue
+            info = cache.get(asset_id, _MISSING)
+            if info is _MISSING:
+                info = self.resolve(asset_id, lookup)
+            if info is None:
+                continue
+            if not op(value, threshold):
+                continue
             recent.pop(asset_id, None)
             recent[asset_id] = ts  # re-inserted: the dict stays in time order
-        elif not recent:
-            return
-        self._expire(ts)
-        if len(recent) >= self._k and not self._active and self.take(f"{self.code}:group", ts):
-            self._active = True
-            out.append(self._make(info, ts, value))
+            self._expire(ts)
+            if len(recent) >= k and not self._active and self.take(f"{self.code}:group", ts):
+                self._active = True
+                out.append(self._make(info, ts, value))
 
     def tick(self, now: int, out: list[Firing]) -> None:
         self._expire(now)
@@ -907,6 +938,7 @@ class RuleEngine:
         self._by_category: dict[str, tuple[_Rule, ...]] = {}
         self._any_category: tuple[_Rule, ...] = ()
         self._tickers: tuple[_Rule, ...] = ()
+        self._reading_rules: tuple[_Rule, ...] = ()
         self._watched: dict[int, AssetInfo] = {}
 
     @property
@@ -962,6 +994,7 @@ class RuleEngine:
         self._any_category = tuple(any_category)
         self._by_category = {c: tuple(rs) + self._any_category for c, rs in by_category.items()}
         self._tickers = tuple(tickers)
+        self._reading_rules = tuple(r for r in self._compiled.values() if not isinstance(r, _EventRule))
 
     def watch_assets(self, assets: Iterable[AssetInfo]) -> None:
         """Make assets known before they send anything (absence rules count silence from the next tick)."""
@@ -998,29 +1031,49 @@ class RuleEngine:
         return lookup
 
     def feed_readings(self, readings: Sequence[Reading], asset: AssetLookup) -> list[Firing]:
-        """Evaluate readings (in time order) against the rules; return what fired."""
-        out: list[Firing] = []
+        """Evaluate readings (in time order) against the rules; return what fired, in time order."""
         get = self._by_measure.get
         default = self._any_measure
-        lookup = self._lookup(asset)
+        batches: dict[_Rule, list[Row]] = {}
         for r in readings:
             rules = get(r.measure, default)
             if rules:
+                row = (r.asset_id, r.measure, r.ts, r.value)
                 for rule in rules:
-                    rule.on_reading(r.asset_id, r.measure, r.ts, r.value, lookup, out)
-        return out
+                    batch = batches.get(rule)
+                    if batch is None:
+                        batches[rule] = [row]
+                    else:
+                        batch.append(row)
+        return self._evaluate(batches, asset)
 
-    def feed_rows(self, rows: Iterable[tuple[int, str, int, float]], asset: AssetLookup) -> list[Firing]:
-        """`feed_readings` for plain ``(asset_id, measure, ts, value)`` tuples (bulk replays)."""
-        out: list[Firing] = []
+    def feed_rows(self, rows: Sequence[Row], asset: AssetLookup) -> list[Firing]:
+        """`feed_readings` for plain ``(asset_id, measure, ts, value)`` tuples, for bulk replays."""
+        if len(self._reading_rules) == 1:
+            return self._evaluate({self._reading_rules[0]: rows}, asset)  # it skips other measures itself
         get = self._by_measure.get
         default = self._any_measure
+        batches: dict[_Rule, list[Row]] = {}
+        for row in rows:
+            for rule in get(row[1], default):
+                batch = batches.get(rule)
+                if batch is None:
+                    batches[rule] = [row]
+                else:
+                    batch.append(row)
+        return self._evaluate(batches, asset)
+
+    def _evaluate(self, batches: Mapping[_Rule, Sequence[Row]], asset: AssetLookup) -> list[Firing]:
+        # Rules share no state, so each runs over its own readings in one tight loop; a reading's place in
+        # time is all that orders the firings.
+        if not batches:
+            return []
+        out: list[Firing] = []
         lookup = self._lookup(asset)
-        for asset_id, measure, ts, value in rows:
-            rules = get(measure, default)
-            if rules:
-                for rule in rules:
-                    rule.on_reading(asset_id, measure, ts, value, lookup, out)
+        for rule, rows in batches.items():
+            rule.on_rows(rows, lookup, out)
+        if len(batches) > 1 and len(out) > 1:
+            out.sort(key=_ts)
         return out
 
     def feed_event(self, ev: Observed, asset: AssetLookup) -> list[Firing]:

@@ -91,11 +91,6 @@ class Scope(_Strict):
     asset_groups: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=100)] | None = None
     assets: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=10_000)] | None = None
 
-    @property
-    def narrows_assets(self) -> bool:
-        """Whether the scope names asset types, groups or codes (so an event must come from such an asset)."""
-        return bool(self.asset_types or self.asset_groups or self.assets)
-
 
 class EventMatch(_Strict):
     """Which events match: a category (exact, or a glob such as ``fire.*``) and optional filters."""
@@ -193,7 +188,6 @@ When = Annotated[
     ThresholdWhen | RateOfChangeWhen | AbsenceWhen | GeofenceWhen | KOfNWhen | PatternWhen | EventWhen,
     Field(discriminator="type"),
 ]
-READING_TYPES = frozenset({"threshold", "rate_of_change", "absence", "geofence", "k_of_n"})
 EVENT_TYPES = frozenset({"pattern", "event"})
 CLEARING_TYPES = frozenset({"threshold", "absence", "geofence"})
 

@@ -26,7 +26,7 @@ URL = "/api/v1/alerts/devices"
 
 
 def get_asset(s: Any, world: Any, code: str) -> Asset:
-    a = s.get(Asset, world.assets[code].id)
+    a: Asset | None = s.get(Asset, world.assets[code].id)
     assert a is not None
     return a
 

@@ -100,7 +100,7 @@ class _Connection:
         self.ready: asyncio.Future[None] = loop.create_future()
         self.ended = asyncio.Event()
         self.reason = ""
-        self.store_failed = False  # ended because storing failed: reconnect with the backoff
+        self.back_off = False  # storing failed, or another client took our session: retry with the backoff
 
     def _call(self, fn: Callable[[], Any]) -> None:
         if not self.loop.is_closed():
@@ -223,7 +223,7 @@ class MqttCoordinator(Coordinator):
                 self.session_present,
             )
             await conn.ended.wait()
-            if conn.store_failed:
+            if conn.back_off:
                 raise ConnectionError(conn.reason)
             # A connection that worked and then ended (the broker restarted, the network dropped): unavailable
             # now, and the next attempt comes at once rather than after the backoff of earlier failures.
@@ -255,6 +255,12 @@ class MqttCoordinator(Coordinator):
                 conn.end(f"refused by the broker: {describe(reason)}")
                 return
             self.session_present = bool(getattr(flags, "session_present", False))
+            if not self.session_present and self.counters.get("connections"):
+                log.warning(
+                    "connector mqtt: the broker did not keep our session (client id %s): messages sent while "
+                    "we were away may be lost; check its persistence and persistent_client_expiration",
+                    cfg.client_id,
+                )
             # retainHandling=1: retained status messages come once, when the subscription is new
             c.subscribe(f"{cfg.prefix}/+/+", options=SubscribeOptions(qos=1, retainHandling=1))
 
@@ -266,6 +272,8 @@ class MqttCoordinator(Coordinator):
                 conn.subscribed()
 
         def on_disconnect(c: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+            if describe(reason) == "Session taken over":  # two processes with one client id: do not fight
+                conn.back_off = True
             conn.end(f"disconnected: {describe(reason)}")
 
         client.on_connect = on_connect
@@ -408,7 +416,7 @@ class MqttCoordinator(Coordinator):
         del self._inbox[:]
         conn = self._conn
         if conn is not None:
-            conn.store_failed = True
+            conn.back_off = True
             conn.end(f"storing failed: {type(exc).__name__}: {exc}"[:300])
 
 

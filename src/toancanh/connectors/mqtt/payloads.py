@@ -8,6 +8,7 @@ acknowledges it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,6 +46,7 @@ class Parsed:
     presence: Presence | None = None
 
 
+@functools.lru_cache(maxsize=65_536)  # devices x kinds repeat all day; a bad topic is not cached (it raises)
 def split_topic(prefix: str, topic: bytes) -> tuple[str, str]:
     """(device code, kind) of `<prefix>/<code>/<kind>`."""
     try:

@@ -244,7 +244,7 @@ class AlertsRuntime:
         from toancanh.modules.alerts import devices
 
         with self.db.session() as s:
-            lost = devices.check_heartbeats(s, utcnow())
+            lost = devices.check_heartbeats(s, utcnow(), directory=self.directory)
         for item in lost:
             log.info("device %s went silent: offline", item.asset_code)
         return len(lost)

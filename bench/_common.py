@@ -141,3 +141,45 @@ def served(env: dict[str, str], *, timeout_s: float = 60.0) -> Iterator[str]:
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def raw_sqlite_insert_rate(path: Any, rows: int, batch: int = 5000) -> float:
+    """Baseline: rows/s of a plain sqlite3 `executemany` INSERT into a samples-shaped table (WAL, NORMAL sync,
+    one `BEGIN IMMEDIATE` transaction per batch), in a file of its own."""
+    import sqlite3
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(
+        "CREATE TABLE raw_samples (series_id INTEGER, ts INTEGER, value REAL, PRIMARY KEY (series_id, ts))"
+    )
+    data = [(i % 3000, i, float(i)) for i in range(rows)]
+    started = time.perf_counter()
+    for i in range(0, rows, batch):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany("INSERT INTO raw_samples VALUES (?, ?, ?)", data[i : i + batch])
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return rate(rows, elapsed)
+
+
+def raw_pg_copy_rate(url: str, rows: int, batch: int = 5000) -> float:
+    """Baseline: rows/s of psycopg `COPY ... FROM STDIN` into a samples-shaped table, one commit per batch."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        conn.execute(
+            "CREATE TABLE raw_samples "
+            "(series_id bigint, ts bigint, value double precision, PRIMARY KEY (series_id, ts))"
+        )
+        conn.commit()
+        data = [(i % 3000, i, float(i)) for i in range(rows)]
+        started = time.perf_counter()
+        for i in range(0, rows, batch):
+            with conn.cursor() as cur, cur.copy("COPY raw_samples FROM STDIN") as copy:
+                for row in data[i : i + batch]:
+                    copy.write_row(row)
+            conn.commit()
+        return rate(rows, time.perf_counter() - started)

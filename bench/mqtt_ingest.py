@@ -32,7 +32,16 @@ from typing import Any
 import httpx
 import orjson
 
-from bench._common import main, print_table, rate, served, sig, temp_pg_database
+from bench._common import (
+    main,
+    print_table,
+    rate,
+    raw_pg_copy_rate,
+    raw_sqlite_insert_rate,
+    served,
+    sig,
+    temp_pg_database,
+)
 from toancanh.connectors.mqtt.broker import PrivateBroker
 from toancanh.core.db import Database
 from toancanh.core.migrate import upgrade
@@ -178,43 +187,6 @@ def _wait_rows(count: Any, rows: int, timeout_s: float) -> float:
         time.sleep(0.02)
 
 
-def _raw_sqlite(path: Path, rows: int, batch: int = 5000) -> float:
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(
-        "CREATE TABLE raw_samples (series_id INTEGER, ts INTEGER, value REAL, PRIMARY KEY (series_id, ts))"
-    )
-    data = [(i % 3000, i, float(i)) for i in range(rows)]
-    started = time.perf_counter()
-    for i in range(0, rows, batch):
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("INSERT INTO raw_samples VALUES (?, ?, ?)", data[i : i + batch])
-        conn.execute("COMMIT")
-    elapsed = time.perf_counter() - started
-    conn.close()
-    return rate(rows, elapsed)
-
-
-def _raw_pg(url: str, rows: int, batch: int = 5000) -> float:
-    import psycopg
-
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
-        conn.execute(
-            "CREATE TABLE raw_samples "
-            "(series_id bigint, ts bigint, value double precision, PRIMARY KEY (series_id, ts))"
-        )
-        conn.commit()
-        data = [(i % 3000, i, float(i)) for i in range(rows)]
-        started = time.perf_counter()
-        for i in range(0, rows, batch):
-            with conn.cursor() as cur, cur.copy("COPY raw_samples FROM STDIN") as copy:
-                for row in data[i : i + batch]:
-                    copy.write_row(row)
-            conn.commit()
-        return rate(rows, time.perf_counter() - started)
-
-
 def _measure(database_url: str, data_dir: Path, total: int, raw: Any) -> dict[str, Any]:
     upgrade(database_url)
     db = Database(database_url)
@@ -280,7 +252,7 @@ def run() -> dict[str, Any]:
             f"sqlite:///{Path(tmp) / 'toancanh.db'}",
             Path(tmp),
             total,
-            lambda n: _raw_sqlite(Path(tmp) / "raw.db", n),
+            lambda n: raw_sqlite_insert_rate(Path(tmp) / "raw.db", n),
         )
     batches = lite["counters"].get("batches", 0)
     figures: dict[str, Any] = {
@@ -313,7 +285,7 @@ def run() -> dict[str, Any]:
     if args.pg:
         with temp_pg_database(PG_URL) as url, tempfile.TemporaryDirectory(prefix="tc-bench-") as tmp:
             pg_url = url.replace("postgresql://", "postgresql+psycopg://")
-            pg = _measure(pg_url, Path(tmp), total, lambda n: _raw_pg(url, n))
+            pg = _measure(pg_url, Path(tmp), total, lambda n: raw_pg_copy_rate(url, n))
         figures |= {
             "pg_messages_per_s": sig(pg["messages_per_s"]),
             "pg_readings_per_s": sig(pg["readings_per_s"]),

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import tempfile
 import threading
 import time
@@ -25,7 +24,16 @@ from typing import Any
 import httpx
 import orjson
 
-from bench._common import main, print_table, rate, served, sig, temp_pg_database
+from bench._common import (
+    main,
+    print_table,
+    rate,
+    raw_pg_copy_rate,
+    raw_sqlite_insert_rate,
+    served,
+    sig,
+    temp_pg_database,
+)
 from toancanh.core.db import Database
 from toancanh.core.migrate import upgrade
 from toancanh.demo.load_world import build_load_world
@@ -96,43 +104,6 @@ def _post_all(url: str, key: str, bodies: list[bytes], connections: int = 2) -> 
     return elapsed
 
 
-def _raw_sqlite(path: Path, rows: int) -> float:
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(
-        "CREATE TABLE raw_samples (series_id INTEGER, ts INTEGER, value REAL, PRIMARY KEY (series_id, ts))"
-    )
-    data = [(i % 2000, i, float(i)) for i in range(rows)]
-    started = time.perf_counter()
-    for i in range(0, rows, BATCH):
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("INSERT INTO raw_samples VALUES (?, ?, ?)", data[i : i + BATCH])
-        conn.execute("COMMIT")
-    elapsed = time.perf_counter() - started
-    conn.close()
-    return rate(rows, elapsed)
-
-
-def _raw_pg(url: str, rows: int) -> float:
-    import psycopg
-
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
-        conn.execute(
-            "CREATE TABLE raw_samples (series_id bigint, ts bigint, value double precision, "
-            "PRIMARY KEY (series_id, ts))"
-        )
-        conn.commit()
-        data = [(i % 2000, i, float(i)) for i in range(rows)]
-        started = time.perf_counter()
-        for i in range(0, rows, BATCH):
-            with conn.cursor() as cur, cur.copy("COPY raw_samples FROM STDIN") as copy:
-                for row in data[i : i + BATCH]:
-                    copy.write_row(row)
-            conn.commit()
-        return rate(rows, time.perf_counter() - started)
-
-
 def _count(db: Database) -> int:
     from sqlalchemy import func, select
 
@@ -178,7 +149,9 @@ def run() -> dict[str, Any]:
     total = (args.readings // BATCH) * BATCH
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "toancanh.db"
-        lite = _measure(f"sqlite:///{path}", Path(tmp), total, lambda n: _raw_sqlite(Path(tmp) / "raw.db", n))
+        lite = _measure(
+            f"sqlite:///{path}", Path(tmp), total, lambda n: raw_sqlite_insert_rate(Path(tmp) / "raw.db", n)
+        )
     figures: dict[str, Any] = {
         "readings": total,
         "sqlite_readings_per_s": sig(lite["rate"]),
@@ -196,7 +169,7 @@ def run() -> dict[str, Any]:
                 url.replace("postgresql://", "postgresql+psycopg://"),
                 Path(tmp),
                 total,
-                lambda n: _raw_pg(url, n),
+                lambda n: raw_pg_copy_rate(url, n),
             )
         figures |= {
             "pg_readings_per_s": sig(pg["rate"]),

@@ -27,6 +27,7 @@ from toancanh.core.workflow import WorkflowEngine
 from toancanh.core.worktime import VN_TZ
 from toancanh.demo.field_reports import demo_blobs
 from toancanh.demo.seed import diurnal
+from toancanh.modules.alerts import telemetry
 from toancanh.modules.reports import service as report_service
 from toancanh.modules.reports.workflow import FIELD_REPORT
 
@@ -71,15 +72,18 @@ class Simulator:
         self.blobs = blobs or demo_blobs(db)
         # The warning center's ingestion path when the app runs one: readings then meet the alert rules.
         self.ingest = ingest
+        self._directory = telemetry.Directory()
 
     def tick(self, now: datetime | None = None) -> str:
         """One step; returns the kind of thing that happened (for tests and logs)."""
         now = now or utcnow()
+        items = self._reading_items(now)
         if self.ingest is not None:
-            self.ingest(self._reading_items(now))
+            self.ingest(items)
+        else:  # no app around it (tests): the same ingestion path, without the rules
+            with self.db.session() as s:
+                telemetry.ingest(s, self._directory, items)
         with self.db.session() as s:
-            if self.ingest is None:
-                self._readings(s, now)
             kind = self.rnd.choices(
                 ["waste", "violation", "report", "school_gate", "outage", "threshold"], [3, 4, 3, 2, 1, 2]
             )[0]
@@ -111,21 +115,6 @@ class Simulator:
             values = self._values(s, now)
         ts = timeseries.to_ms(now)
         return [{"device": code, "ts": ts, "values": v} for code, v in values.items()]
-
-    def _readings(self, s: Session, now: datetime) -> None:
-        hour = now.astimezone(VN_TZ).hour + now.astimezone(VN_TZ).minute / 60
-        ts = timeseries.to_ms(now)
-        rows = []
-        for series, asset in s.execute(
-            select(timeseries.Series, Asset).join(Asset, Asset.id == timeseries.Series.asset_id)
-        ).tuples():
-            if asset.status == "offline":
-                continue
-            measure = series.key.rsplit(".", 1)[-1]
-            value = round(diurnal(measure, hour, self.rnd), 2)
-            rows.append((series.id, ts, value))
-            asset_service.set_state(s, asset, {measure: value}, now)
-        timeseries.write_samples(s, rows)
 
     def _waste(self, s: Session, now: datetime) -> None:
         cam = self.rnd.choice(self._cams(s, "waste_point"))

@@ -218,3 +218,26 @@ def resolve_api_key(db: Session, raw: str, now: datetime) -> User | None:
         return None
     key.last_used_at = now
     return user
+
+
+def role_holders(db: Session, role: str, unit_id: int, domain: str | None) -> list[User]:
+    """Active users holding `role` over the unit (or a unit above it) and the domain, e.g. the leaders
+    (lãnh đạo) to tell when a case in that unit falls overdue."""
+    path = db.scalar(select(Unit.path).where(Unit.id == unit_id)) or ""
+    codes = [c for c in path.strip("/").split("/") if c]
+    above = select(Unit.id).where(Unit.code.in_(codes))
+    rows = db.execute(
+        select(User, Grant.domains)
+        .join(Grant, Grant.user_id == User.id)
+        .where(
+            Grant.role == role,
+            User.active.is_(True),
+            Grant.unit_id.is_(None) | Grant.unit_id.in_(above),
+        )
+        .order_by(User.id)
+    ).tuples()
+    seen: dict[int, User] = {}
+    for user, domains in rows:
+        if domains is None or domain in domains:
+            seen.setdefault(user.id, user)
+    return list(seen.values())

@@ -137,6 +137,9 @@ class CaseType:
     title_en: str = ""
     sla_for: Callable[[Any, str], StateSLA | None] | None = None
     """Optional per-case deadlines: sla_for(case, state), e.g. by priority or category; else `sla`."""
+    event_facts: Callable[[Any, str], Mapping[str, Any]] | None = None
+    """Optional facts every event of the case carries: event_facts(case, step) -> e.g. its code, place and a
+    title in users' words; merged over the engine's own fields (and its generic titles)."""
 
     _by_name: Mapping[str, Transition] = field(init=False, repr=False, compare=False)
 

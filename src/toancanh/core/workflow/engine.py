@@ -81,15 +81,20 @@ class WorkflowEngine:
         sla = self._resolve(case_type).sla_of(case, state)
         return sla.deadline(self.calendar, start) if sla else None
 
-    def sla_remaining(self, case: CaseMixin, now: datetime | None = None) -> float | None:
-        """Working seconds left until `due_at` (negative when overdue), or None without a deadline."""
+    def sla_remaining(
+        self, case: CaseMixin, now: datetime | None = None, case_type: CaseType | str | None = None
+    ) -> float | None:
+        """Seconds left until `due_at` (negative when overdue), or None without a deadline: working seconds,
+        or wall-clock ones when `case_type` says the case's current deadline runs around the clock."""
         now = _aware(now)
         due = case.due_at
         if due is None:
             return None
+        sla = self._resolve(case_type).sla_of(case, case.state) if case_type is not None else None
+        between = (sla or _WORKING_CLOCK).seconds_between
         if now <= due:
-            return self.calendar.working_seconds_between(now, due)
-        return -self.calendar.working_seconds_between(due, now)
+            return between(self.calendar, now, due)
+        return -between(self.calendar, due, now)
 
     # ----------------------------------------------------------------------------------------- actions
 
@@ -301,7 +306,7 @@ class WorkflowEngine:
             return SLA_OVERDUE
         sla = ct.sla_of(case, case.state)
         ratio = sla.warn_ratio if sla else StateSLA.warn_ratio
-        between = sla.seconds_between if sla else StateSLA(hours=1).seconds_between
+        between = (sla or _WORKING_CLOCK).seconds_between
         window = between(self.calendar, case.state_since, due)
         elapsed = between(self.calendar, case.state_since, now)
         return SLA_WARNING if window > 0 and elapsed >= ratio * window else SLA_OK
@@ -392,6 +397,7 @@ class WorkflowEngine:
                 "sla_status": case.sla_status,
                 "escalation_level": case.escalation_level,
                 **_titles(ct, case, name),
+                **(ct.event_facts(case, name) if ct.event_facts else {}),
             },
             unit_id=case.unit_id,
             domain=getattr(case, "domain", None),
@@ -403,6 +409,7 @@ class WorkflowEngine:
 # --------------------------------------------------------------------------------------------- helpers
 
 
+_WORKING_CLOCK = StateSLA(hours=1)  # how a case without an SLA rule counts time: the working calendar
 _SLA_WORDS = {"sla_warning": ("sắp đến hạn", "due soon"), "sla_overdue": ("quá hạn", "overdue")}
 
 

@@ -26,7 +26,6 @@ from toancanh.core.db import utcnow
 from toancanh.core.errors import BadRequest, Conflict, Forbidden, PayloadTooLarge, Unprocessable
 from toancanh.core.files import BlobStore, sniff
 from toancanh.core.geo import bbox_around, haversine_m
-from toancanh.core.outbox import OutboxEvent
 from toancanh.core.units import Agency, Unit
 from toancanh.core.workflow import SUPERVISOR_ROLES, CaseHistory, WorkflowEngine
 from toancanh.core.worktime import VN_TZ
@@ -158,44 +157,17 @@ def open_incident(
         group_key=group_key[:200],
         source=source,
         unit_id=unit_id,
+        state=INCIDENT.initial,
     )
-    engine.open(db, INCIDENT, incident, actor, now=now)
+    db.add(incident)
+    db.flush()  # the code carries the id, and every event of the incident (the first one too) its code
     incident.code = f"SC-{now.astimezone(VN_TZ).year}-{incident.id:06d}"
-    _describe_opened_event(db, incident)
+    engine.open(db, INCIDENT, incident, actor, now=now)
     template = sop.active_template(db, type)
     if template is not None and template.auto_start:
         sop.start_run(db, incident, template, None, now=now)
     db.flush()
     return incident
-
-
-def event_facts(incident: Incident) -> dict[str, Any]:
-    """What an incident event tells the live ticker, the map and the notifications."""
-    return {
-        "id": incident.id,
-        "code": incident.code,
-        "type": incident.type,
-        "severity": incident.severity,
-        "lat": incident.lat,
-        "lon": incident.lon,
-        "link": f"/alerts/incidents/{incident.id}",
-        "title_vi": f"Sự cố {incident.code}: {incident.title}",
-        "title_en": f"Incident {incident.code}: {incident.title_en or incident.title}",
-    }
-
-
-def _describe_opened_event(db: Session, incident: Incident) -> None:
-    """Complete the engine's "opened" event (still unsent in this transaction) rather than add a second.
-
-    The engine's event names the case and its state; the ticker and the map also need the code, the
-    incident's own title and severity, and the place.
-    """
-    subject = f"{INCIDENT.subject_prefix}.opened"
-    for obj in db.new:
-        if isinstance(obj, OutboxEvent) and obj.subject == subject and obj.data.get("case_id") == incident.id:
-            obj.data = {**obj.data, **event_facts(incident)}
-            return
-    log.error("no pending %s event for incident %s; its event lacks code and place", subject, incident.id)
 
 
 # ------------------------------------------------------------------------------------------- handling

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from toancanh.core import audit, outbox
 from toancanh.core.api.schemas import Strict
 from toancanh.core.auth.scope import Principal, unit_path_of
+from toancanh.core.auth.service import role_holders
 from toancanh.core.db import Database, utcnow
 from toancanh.core.errors import BadRequest, Conflict, Forbidden, Unprocessable
 from toancanh.core.tasks import run_every, spawn
@@ -29,7 +30,6 @@ from toancanh.modules.alerts.workflow import INCIDENT
 
 # The leaders over a unit and domain, as the reports' escalation finds them (it reads only
 # `.unit_id` and `.domain`, which an incident has too).
-from toancanh.modules.reports.deadlines import leaders_of
 
 log = logging.getLogger("toancanh.alerts.sop")
 
@@ -422,7 +422,9 @@ def check_overdue_steps(db: Session, now: datetime | None = None) -> list[SopSte
     for step, run, incident in db.execute(stmt).tuples().all():
         step.escalated_at = now
         if incident.id not in leaders:
-            leaders[incident.id] = [u.id for u in leaders_of(db, cast(Any, incident))]
+            leaders[incident.id] = [
+                u.id for u in role_holders(db, "leader", incident.unit_id, incident.domain)
+            ]
         _escalate(db, step, run, incident, leaders[incident.id])
         out.append(step)
     if out:

@@ -30,6 +30,31 @@ def incident_sla(case: Any, state: str) -> StateSLA | None:
 
 
 OPEN_STATES = ("new", "acknowledged", "dispatched", "in_progress")
+_SLA_WORDS = {"sla_warning": (" — sắp đến hạn", " — due soon"), "sla_overdue": (" — quá hạn", " — overdue")}
+
+
+def incident_facts(case: Any, step: str) -> dict[str, Any]:
+    """What every incident event tells the live ticker, the map and the notifications."""
+    title_en = case.title_en or case.title
+    if step == "open":
+        vi, en = f"Sự cố {case.code}: {case.title}", f"Incident {case.code}: {title_en}"
+    else:
+        state_vi, state_en = INCIDENT.label(case.state), INCIDENT.label(case.state, "en")
+        word_vi, word_en = _SLA_WORDS.get(step, ("", ""))
+        vi = f"Sự cố {case.code} ({state_vi}{word_vi}): {case.title}"
+        en = f"Incident {case.code} ({state_en}{word_en}): {title_en}"
+    return {
+        "id": case.id,
+        "code": case.code,
+        "type": case.type,
+        "severity": case.severity,
+        "lat": case.lat,
+        "lon": case.lon,
+        "link": f"/alerts/incidents/{case.id}",
+        "title_vi": vi,
+        "title_en": en,
+    }
+
 
 INCIDENT = CaseType(
     name="incident",
@@ -116,6 +141,7 @@ INCIDENT = CaseType(
         ),
     ),
     sla_for=incident_sla,
+    event_facts=incident_facts,
     subject_prefix="toancanh.alerts.incident",
     labels_vi={
         "new": "Mới",

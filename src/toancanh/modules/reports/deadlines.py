@@ -14,14 +14,13 @@ import weakref
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from toancanh.core import audit, outbox
-from toancanh.core.auth.models import Grant, User
+from toancanh.core.auth.models import User
+from toancanh.core.auth.service import role_holders
 from toancanh.core.db import Database
 from toancanh.core.tasks import run_every, spawn
-from toancanh.core.units import Unit
 from toancanh.core.workflow import WorkflowEngine
 from toancanh.modules.reports.models import FieldReport
 from toancanh.modules.reports.workflow import FIELD_REPORT
@@ -50,24 +49,7 @@ def check_once(
 
 def leaders_of(db: Session, report: FieldReport) -> list[User]:
     """Active users holding the leader role over the report's unit (or above it) and its domain."""
-    path = db.scalar(select(Unit.path).where(Unit.id == report.unit_id)) or ""
-    codes = [c for c in path.strip("/").split("/") if c]
-    above = select(Unit.id).where(Unit.code.in_(codes))
-    rows = db.execute(
-        select(User, Grant.domains)
-        .join(Grant, Grant.user_id == User.id)
-        .where(
-            Grant.role == LEADER_ROLE,
-            User.active.is_(True),
-            Grant.unit_id.is_(None) | Grant.unit_id.in_(above),
-        )
-        .order_by(User.id)
-    ).tuples()
-    seen: dict[int, User] = {}
-    for user, domains in rows:
-        if domains is None or report.domain in domains:
-            seen.setdefault(user.id, user)
-    return list(seen.values())
+    return role_holders(db, LEADER_ROLE, report.unit_id, report.domain)
 
 
 def escalate(db: Session, report: FieldReport, level: int) -> None:

@@ -144,13 +144,16 @@ def served(env: dict[str, str], *, timeout_s: float = 60.0) -> Iterator[str]:
 
 
 def raw_sqlite_insert_rate(path: Any, rows: int, batch: int = 5000) -> float:
-    """Baseline: rows/s of a plain sqlite3 `executemany` INSERT into a samples-shaped table (WAL, NORMAL sync,
-    one `BEGIN IMMEDIATE` transaction per batch), in a file of its own."""
+    """Baseline: rows/s of a plain sqlite3 `executemany` INSERT into a samples-shaped table (the product's own
+    connection pragmas: WAL, NORMAL sync, the same page cache), one `BEGIN IMMEDIATE` transaction per batch,
+    in a file of its own."""
     import sqlite3
 
+    from toancanh.core.db import SQLITE_PRAGMAS
+
     conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    for pragma in SQLITE_PRAGMAS:
+        conn.execute(pragma)
     conn.execute(
         "CREATE TABLE raw_samples (series_id INTEGER, ts INTEGER, value REAL, PRIMARY KEY (series_id, ts))"
     )

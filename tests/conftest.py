@@ -103,6 +103,8 @@ def _pg_database() -> Iterator[str | None]:
     )
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}"'))
+        # Tests never crash PostgreSQL itself: commits need not wait for the WAL flush.
+        c.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
     upgrade(url)
     yield url
@@ -128,15 +130,25 @@ def database_url(tmp_path: Path, _pg_database: str | None, _sqlite_template: Pat
     if _pg_database:
         db = Database(_pg_database)
         with db.engine.begin() as c:
+            # DELETE with triggers and foreign-key checks off, then the sequences back to 1: the same clean
+            # state as TRUNCATE ... RESTART IDENTITY, about ten times faster on these small tables (TRUNCATE
+            # makes new files for every table and index, for every test).
             names = c.execute(
                 text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename NOT IN ('alembic_version', 'spatial_ref_sys')"
                 )
             ).scalars()
-            tables = ", ".join(f'"{n}"' for n in names if n != "spatial_ref_sys")
-            c.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change"))
-            c.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            c.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_change"))
+            sequences = c.execute(
+                text(
+                    "SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema = 'public'"
+                )
+            ).scalars()
+            c.execute(text("SET LOCAL session_replication_role = replica"))
+            for name in list(names):
+                c.execute(text(f'DELETE FROM "{name}"'))
+            for seq in list(sequences):
+                c.execute(text(f"SELECT setval('\"{seq}\"', 1, false)"))
         db.dispose()
         yield _pg_database
         return

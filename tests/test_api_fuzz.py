@@ -13,6 +13,7 @@ happy paths and the permission refusals are exercised. `/api/v1/events/stream` i
 from __future__ import annotations
 
 import io
+import os
 from typing import Any
 
 import pytest
@@ -30,7 +31,9 @@ from toancanh.core.db import utcnow
 BASE_URL = "http://testserver"
 EXCLUDED_PATHS = ("/api/v1/events/stream",)
 FUZZ_SETTINGS = settings(
-    max_examples=8,
+    # Fewer examples on the PostgreSQL pass: the SQLite pass explores the same operations with more, and
+    # this pass is there for what the database engine itself refuses (constraints, types, encodings).
+    max_examples=3 if os.environ.get("TOANCANH_TEST_DATABASE_URL") else 8,
     deadline=None,
     database=None,
     # No shrinking: it can cost minutes on a failure, and the failure report already carries a curl command.

@@ -180,6 +180,18 @@ def serve(
     _serve(_settings(), host, port)
 
 
+def _demo_outboxes(settings: Settings) -> dict[str, str]:
+    """The demo's message channels where none is configured: files in data_dir/notifications/ (offline)."""
+    folder = (settings.data_dir / "notifications").resolve()
+    out = {}
+    for kind in ("sms", "zalo"):
+        if not getattr(settings, f"{kind}_gateway"):
+            out[f"{kind}_gateway"] = f"file:{folder / f'{kind}.jsonl'}"
+    if not settings.smtp_host and not settings.email_file:
+        out["email_file"] = str(folder / "email.jsonl")
+    return out
+
+
 @app.command()
 def demo(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
@@ -193,6 +205,8 @@ def demo(
     settings = _settings()
     if "TOANCANH_SIMULATOR" not in os.environ:  # the demo simulates unless told otherwise
         settings = settings.model_copy(update={"simulator": True})
+    outboxes = _demo_outboxes(settings)
+    settings = settings.model_copy(update=outboxes)
     from toancanh.core.migrate import downgrade, upgrade
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -212,6 +226,10 @@ def demo(
     for user, (pw, role) in DEMO_PASSWORDS.items():
         console.print(f"  {role:<13} {user:<12} {pw}")
     console.print(f"  Open311 API key: {DEMO_OPEN311_KEY}", highlight=False, soft_wrap=True)
+    if outboxes:
+        console.print("Tin nhắn SMS, Zalo, e-mail của bản demo / the demo's messages:", highlight=False)
+        for path in outboxes.values():
+            console.print(f"  {path.removeprefix('file:')}", highlight=False, soft_wrap=True)
     db.dispose()
     if serve_:
         _serve(settings, host, port)

@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     smtp_user: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = True
+    email_file: str = ""  # without an SMTP host, e-mails are appended to this JSON-lines file (the demo)
+    # SMS and Zalo: "" (off), "file:/path.jsonl", an http(s):// URL or "<plugin>:..."; docs/notifications.md
+    sms_gateway: str = ""
+    sms_gateway_token: str = ""  # the bearer token of the HTTP SMS gateway
+    sms_sender: str = ""  # the brandname (tên định danh) the provider registered for the IOC
+    zalo_gateway: str = ""  # "zns" is Zalo's own ZNS endpoint
+    zalo_access_token: str = ""  # the Official Account's access token (ZNS)
+    zalo_template_id: str = ""  # the approved ZNS template, with the parameters `title` and `link`
     notifications_durable: str = "notifications"  # the bus durable name the notification worker shares
     connectors: list[str] = Field(default_factory=list)  # e.g. ["mqtt", "cap"]
     mqtt_url: str = "mqtt://127.0.0.1:1883"  # the broker devices publish to (mqtts:// for TLS)
@@ -62,6 +70,8 @@ class Settings(BaseSettings):
     mqtt_topic_prefix: str = "toancanh/v1"
     cap_feeds: list[str] = Field(default_factory=list)  # CAP 1.2 alert or Atom feed URLs (or file paths)
     cap_poll_s: float = 300.0
+    # The CAP <status> values recorded as events: "Actual" only, unless a drill wants "Exercise" or "Test".
+    cap_statuses: list[str] = Field(default_factory=lambda: ["Actual"])
     cap_sender: str = "ioc@toancanh.local"  # <sender> of the IOC's own CAP warnings
     log_json: bool = True
     log_level: str = "INFO"
@@ -82,6 +92,16 @@ class Settings(BaseSettings):
     def _split_modules(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [m.strip() for m in value.split(",") if m.strip()]
+        return value
+
+    @field_validator("cap_statuses", mode="before")
+    @classmethod
+    def _check_cap_statuses(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        allowed = ("Actual", "Exercise", "System", "Test", "Draft")  # CAP 1.2 <status>
+        if not isinstance(value, list) or not value or any(v not in allowed for v in value):
+            raise ValueError(f"cap_statuses: one or more of {', '.join(allowed)}")
         return value
 
     @field_validator("bus_url")

@@ -137,3 +137,45 @@ def test_api_keys(client: Any, world: Any, db: Any) -> None:
             )
             == 1
         )
+
+
+def test_an_api_key_s_use_is_recorded_at_most_once_a_minute(client: Any, world: Any, db: Any) -> None:
+    from datetime import timedelta
+
+    from toancanh.core.auth.models import ApiKey
+    from toancanh.core.auth.service import create_api_key
+
+    with db.session() as s:
+        key, row = create_api_key(s, s.merge(world.users["op_a"]), "cổng đo")
+        key_id = row.id
+
+    def last_used() -> Any:
+        with db.session() as s:
+            return s.get(ApiKey, key_id).last_used_at
+
+    # through a detached principal (the readings endpoint): authenticated in a read-only session
+    body = {"readings": [{"device": "aq-a2", "values": {"pm25": 1}}]}
+    assert client.post("/api/v1/telemetry/readings", json=body, headers={"X-API-Key": key}).status_code == 200
+    first = last_used()
+    assert first is not None
+    assert client.post("/api/v1/telemetry/readings", json=body, headers={"X-API-Key": key}).status_code == 200
+    assert last_used() == first  # a second later: not written again
+    with db.session() as s:
+        s.get(ApiKey, key_id).last_used_at = first - timedelta(minutes=5)
+    assert client.get("/api/v1/assets?format=json", headers={"X-API-Key": key}).status_code == 200
+    assert last_used() > first  # stale: recorded again, through the ordinary request session too
+
+
+def test_a_read_session_neither_waits_for_writers_nor_writes(db: Any, world: Any) -> None:
+    from toancanh.core.units import Unit
+
+    with db.session() as writer:  # holds the write lock on SQLite until the end of the block
+        unit = writer.scalar(select(Unit).where(Unit.code == "00664"))
+        unit.name = "Đổi tên"
+        writer.flush()
+        with db.read_session() as reader:  # would wait (busy timeout) on BEGIN IMMEDIATE
+            seen = reader.scalar(select(Unit).where(Unit.code == "00664"))
+            assert seen is not None and seen.name != "Đổi tên"  # the last committed state
+            seen.name = "Không được ghi"
+    with db.read_session() as reader:
+        assert reader.scalar(select(Unit.name).where(Unit.code == "00664")) == "Đổi tên"

@@ -155,6 +155,37 @@ RESOURCES += [
 ]
 
 
+def _route_body(w: Any, unit: str, suffix: str) -> dict[str, Any]:
+    return {"name": f"r-{suffix}", "unit_id": w.units[unit].id, "channels": ["sms"], "roles": ["leader"]}
+
+
+RESOURCES.append(  # notification routes: administrators only, whatever the unit
+    Resource(
+        name="notification_routes",
+        list_url="/api/v1/notification-routes",
+        detail_url=lambda i: f"/api/v1/notification-routes/{i}",
+        read_permission="notifications.manage",
+        objects=lambda w: w.routes,
+        ids_from_list=lambda body: {r["id"] for r in body},
+        create_url="/api/v1/notification-routes",
+        write_permission="notifications.manage",
+        create_body=_route_body,
+        create_targets=[("A", None), ("B", None)],
+    )
+)
+
+
+def _route_objects(world: Any, db: Any) -> None:
+    from toancanh.modules.notifications import service
+    from toancanh.modules.notifications.schemas import RouteIn
+
+    with db.session() as s:
+        world.routes = {}
+        for unit in ("A", "B"):
+            r = service.create_route(s, RouteIn.model_validate(_route_body(world, unit, unit)))
+            world.routes[unit] = (r.id, world.units[unit].path, None)
+
+
 def _alert_objects(world: Any, db: Any) -> None:
     from datetime import UTC, datetime
 
@@ -197,6 +228,7 @@ def _alert_objects(world: Any, db: Any) -> None:
 @pytest.fixture
 def matrix_world(world: Any, db: Any) -> Any:
     _alert_objects(world, db)
+    _route_objects(world, db)
     from toancanh.core.timeseries import Series
     from toancanh.core.workflow import WorkflowEngine
     from toancanh.modules.reports import service as reports

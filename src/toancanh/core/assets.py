@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -43,6 +44,22 @@ DOMAINS = (
     "land",
     "economy",
 )
+
+# How each domain is called on pages: (Vietnamese, English).
+DOMAIN_LABELS = {
+    "security": ("An ninh trật tự", "Security"),
+    "traffic": ("Giao thông", "Traffic"),
+    "environment": ("Môi trường", "Environment"),
+    "education": ("Giáo dục", "Education"),
+    "health": ("Y tế", "Health"),
+    "administration": ("Hành chính", "Administration"),
+    "urban": ("Đô thị", "Urban"),
+    "utilities": ("Hạ tầng, tiện ích", "Utilities"),
+    "culture": ("Văn hóa", "Culture"),
+    "tourism": ("Du lịch", "Tourism"),
+    "land": ("Đất đai", "Land"),
+    "economy": ("Kinh tế", "Economy"),
+}
 
 
 class Asset(IdMixin, TimestampMixin, UnitScopedMixin, Base):
@@ -167,6 +184,57 @@ def set_state(db: Session, asset: Asset, state: dict[str, Any], at: datetime | N
     """Record a device's latest state (a reading, a heartbeat); does not audit, it is not a user change."""
     asset.last_state = {**(asset.last_state or {}), **state}
     asset.last_seen_at = at or utcnow()
+
+
+def merge_states(db: Session, states: dict[int, tuple[datetime, dict[str, float]]]) -> list[int]:
+    """Many devices' latest readings at once: each asset's state gets the values merged in and its
+    `last_seen_at` set, unless it already holds newer data (late readings change nothing). Returns the ids of
+    those assets that are marked offline, for the caller to bring back.
+
+    One statement for the batch in the database itself (SQLite `json_patch`, PostgreSQL `jsonb ||` over
+    `unnest`), without loading the rows: this is on the path of every reading.
+    """
+    if not states:
+        return []
+    conn = db.connection()
+    ids = list(states)
+    if conn.dialect.name == "postgresql":
+        raw: Any = conn.connection.driver_connection
+        ids.sort()
+        with raw.cursor() as cur:
+            # Row locks in id order: two batches over the same devices wait for each other, never deadlock.
+            cur.execute("SELECT id FROM assets WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (ids,))
+            # One JSON document for the batch: psycopg dumps a text parameter far faster than arrays.
+            batch = orjson.dumps([{"id": i, "state": states[i][1], "seen": states[i][0]} for i in ids])
+            cur.execute(
+                "UPDATE assets AS a SET last_state = ((CASE WHEN jsonb_typeof(a.last_state::jsonb) "
+                "= 'object' THEN a.last_state::jsonb ELSE '{}' END) || v.state)::json, "
+                "last_seen_at = v.seen "
+                "FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, state jsonb, seen timestamptz) "
+                "WHERE a.id = v.id AND (a.last_seen_at IS NULL OR a.last_seen_at <= v.seen)",
+                (batch.decode(),),
+            )
+            cur.execute("SELECT id FROM assets WHERE id = ANY(%s) AND status = 'offline'", (ids,))
+            return [int(r[0]) for r in cur.fetchall()]
+    raw_sqlite: Any = conn.connection.driver_connection
+    params = []
+    for asset_id in ids:
+        seen, values = states[asset_id]
+        # The text SQLAlchemy stores for a UTC timestamp on SQLite, so that stored times compare as text.
+        text = seen.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        params.append((orjson.dumps(values).decode(), text, asset_id, text))
+    raw_sqlite.executemany(
+        "UPDATE assets SET last_state = json_patch(coalesce(last_state, '{}'), ?), last_seen_at = ? "
+        "WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at <= ?)",
+        params,
+    )
+    offline = []
+    for i in range(0, len(ids), 10_000):  # SQLite allows 32,766 parameters a statement
+        chunk = ids[i : i + 10_000]
+        marks = ",".join("?" * len(chunk))
+        cur = raw_sqlite.execute(f"SELECT id FROM assets WHERE id IN ({marks}) AND status = 'offline'", chunk)
+        offline += [int(r[0]) for r in cur.fetchall()]
+    return offline
 
 
 def list_assets(

@@ -71,15 +71,30 @@ class UnitScopedMixin:
         return mapped_column(BigId, ForeignKey("units.id"), index=True)
 
 
+# Every SQLite connection: WAL (readers never block the writer), NORMAL sync (durable across application
+# crashes, one fsync per checkpoint), foreign keys on, a 10 s wait for the write lock, and a 32 MB page cache
+# per connection (the default 2 MB makes inserts into a large index read pages again and again).
+READ_ONLY = "toancanh_read_only"  # an execution option: this connection's transactions only read
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=10000",
+    "PRAGMA cache_size=-32768",
+)
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute(
-        "PRAGMA synchronous=NORMAL"
-    )  # WAL + NORMAL: durable across app crashes, one fsync per checkpoint
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
+    for pragma in SQLITE_PRAGMAS:
+        cur.execute(pragma)
     cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # A read-only session (`Database.read_session`) begins deferred: it neither waits for nor holds the lock.
+    read_only = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -94,7 +109,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # wait). BEGIN IMMEDIATE takes the write lock up front and waits for it instead. Transactions are
         # short (one per request), and WAL readers outside a transaction are never blocked.
         event.listen(engine, "connect", lambda c, r: setattr(c, "isolation_level", None))
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
@@ -124,6 +139,18 @@ class Database:
             except BaseException:
                 s.rollback()
                 raise
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session that only reads: on SQLite its transaction begins deferred, so it never waits for the
+        write lock or holds it against writers (WAL readers see the last committed state). Whatever is
+        changed in it is rolled back at the end."""
+        with self.sessionmaker() as s:
+            s.connection(execution_options={READ_ONLY: True})
+            try:
+                yield s
+            finally:
+                s.rollback()
 
     def ping(self) -> bool:
         from sqlalchemy import text

@@ -160,7 +160,7 @@ class Relay:
         return n
 
     def _pending(self) -> list[tuple[int, Event]]:
-        with self.db.sessionmaker() as s:
+        with self.db.read_session() as s:  # never waits behind a writer: publishing is on the alert path
             stmt = (
                 select(OutboxEvent)
                 .where(OutboxEvent.published_at.is_(None))

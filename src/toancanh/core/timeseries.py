@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from psycopg.errors import UniqueViolation
 from sqlalchemy import (
     BigInteger,
     Float,
@@ -84,6 +85,36 @@ def _clean(rows: Iterable[tuple[int, int, float]]) -> list[tuple[int, int, float
     return out
 
 
+def _write_pg(raw: Any, data: list[tuple[int, int, float]]) -> None:
+    """COPY straight into samples, in a savepoint; a batch that repeats a stored (series, ts) (a device
+    re-sending after a reconnect) goes again through a staging table and INSERT ... ON CONFLICT."""
+    text = "".join([f"{r[0]}\t{r[1]}\t{r[2]!r}\n" for r in data])
+    with raw.cursor() as cur:
+        cur.execute("SAVEPOINT samples_copy")
+        try:
+            with cur.copy("COPY samples (series_id, ts, value) FROM STDIN") as copy:
+                copy.write(text)
+        except UniqueViolation:
+            cur.execute("ROLLBACK TO SAVEPOINT samples_copy")  # nothing of the batch is in
+        else:
+            cur.execute("RELEASE SAVEPOINT samples_copy")
+            return
+        cur.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS samples_stage "
+            "(series_id bigint, ts bigint, value double precision) ON COMMIT DELETE ROWS"
+        )
+        cur.execute("TRUNCATE samples_stage")
+        # The last of a repeated (series, ts) wins here: one INSERT cannot update the same row twice, and the
+        # staged rows carry no order that SQL could tell first from last by.
+        newest = {(r[0], r[1]): r[2] for r in data}
+        with cur.copy("COPY samples_stage (series_id, ts, value) FROM STDIN") as copy:
+            copy.write("".join([f"{k[0]}\t{k[1]}\t{v!r}\n" for k, v in newest.items()]))
+        cur.execute(
+            "INSERT INTO samples (series_id, ts, value) SELECT series_id, ts, value FROM samples_stage "
+            "ORDER BY series_id, ts ON CONFLICT (series_id, ts) DO UPDATE SET value = EXCLUDED.value"
+        )
+
+
 def write_samples(db: Session, rows: Iterable[tuple[int, int, float]], *, checked: bool = False) -> int:
     """Write (series_id, epoch_ms, value) rows in one batch; a repeated (series, ts) keeps the newest value.
 
@@ -95,22 +126,7 @@ def write_samples(db: Session, rows: Iterable[tuple[int, int, float]], *, checke
         return 0
     conn = db.connection()
     if conn.dialect.name == "postgresql":
-        raw: Any = conn.connection.driver_connection
-        with raw.cursor() as cur:
-            cur.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS samples_stage "
-                "(series_id bigint, ts bigint, value double precision) ON COMMIT DELETE ROWS"
-            )
-            cur.execute("TRUNCATE samples_stage")
-            # The last of a repeated (series, ts) wins here: one INSERT cannot update the same row twice, and
-            # the staged rows carry no order that SQL could tell first from last by.
-            newest = {(r[0], r[1]): r[2] for r in data}
-            with cur.copy("COPY samples_stage (series_id, ts, value) FROM STDIN") as copy:
-                copy.write("".join([f"{k[0]}\t{k[1]}\t{v!r}\n" for k, v in newest.items()]))
-            cur.execute(
-                "INSERT INTO samples (series_id, ts, value) SELECT series_id, ts, value FROM samples_stage "
-                "ON CONFLICT (series_id, ts) DO UPDATE SET value = EXCLUDED.value"
-            )
+        _write_pg(conn.connection.driver_connection, data)
         return len(data)
     raw_sqlite: Any = conn.connection.driver_connection
     raw_sqlite.executemany(

@@ -34,8 +34,19 @@ DEMO_PASSWORDS: dict[str, tuple[str, str]] = {
 DEMO_OPEN311_KEY = f"{API_KEY_PREFIX}open311demo_daithanh-open311-demo"
 _USERS: dict[str, dict[str, Any]] = {
     "admin": {"full_name": "Quản trị hệ thống", "unit": None},
-    "lanhdao": {"full_name": "Nguyễn Văn Hùng (Chủ tịch UBND xã)", "unit": "00664"},
-    "trucban": {"full_name": "Trần Thị Mai (Cán bộ trực IOC)", "unit": "00664"},
+    # Phone numbers and e-mails are placeholders: the demo's gateways write to files (var/notifications/).
+    "lanhdao": {
+        "full_name": "Nguyễn Văn Hùng (Chủ tịch UBND xã)",
+        "unit": "00664",
+        "phone": "0900000001",
+        "email": "lanhdao@daithanh.example",
+    },
+    "trucban": {
+        "full_name": "Trần Thị Mai (Cán bộ trực IOC)",
+        "unit": "00664",
+        "phone": "0900000002",
+        "email": "trucban@daithanh.example",
+    },
     "congan": {
         "full_name": "Lê Minh Tuấn (Công an xã)",
         "unit": "00664",
@@ -74,6 +85,7 @@ def seed_demo(db: Database, seed: int = 664) -> bool:
         _series(s, assets, random.Random(seed))
         _first_events(s, geo, commune)
         seed_reports(s, demo_blobs(db), seed)
+        _notification_routes(s)
     from toancanh.demo.alert_scenarios import seed_alerts
 
     seed_alerts(db)
@@ -171,7 +183,38 @@ def _users(s: Session, agencies: dict[str, Agency]) -> None:
             domains=spec.get("domains"),
             full_name=spec["full_name"],
             agency_id=agency.id if agency else None,
+            phone=spec.get("phone", ""),
+            email=spec.get("email", ""),
         )
+
+
+def _notification_routes(s: Session) -> None:
+    """Who hears about the demo's alerts outside the console: the leader by SMS and Zalo of a fire or a
+    flood, the duty officer by e-mail of anything extreme."""
+    from toancanh.modules.notifications import service as notifications
+    from toancanh.modules.notifications.schemas import RouteIn
+
+    raised = "toancanh.alerts.alert.raised"  # alerts only: an incident's own events would say it twice
+    for body in (
+        RouteIn(
+            name="Cháy, ngập lụt: báo lãnh đạo qua SMS và Zalo",
+            pattern=raised,
+            unit_code="00664",
+            categories=["fire", "flood"],
+            min_severity="severe",
+            channels=["sms", "zalo"],
+            roles=["leader"],
+        ),
+        RouteIn(
+            name="Cảnh báo cực kỳ nghiêm trọng: e-mail cán bộ trực",
+            pattern=raised,
+            unit_code="00664",
+            min_severity="extreme",
+            channels=["email"],
+            roles=["operator"],
+        ),
+    ):
+        notifications.create_route(s, body)
 
 
 def _open311_client(s: Session) -> None:

@@ -535,6 +535,15 @@ def test_pushed_tests_are_not_recorded(client: TestClient, world: Any, db: Any) 
     assert count_events(db) == 0
 
 
+def test_a_drill_records_test_alerts_when_the_setting_says_so(
+    client: TestClient, app: Any, world: Any, db: Any
+) -> None:
+    app.state.settings = app.state.settings.model_copy(update={"cap_statuses": ["Actual", "Test"]})
+    r = push(client, world, "op_a", fresh(sample("test_status.xml")))
+    assert r.status_code == 200 and r.json()["recorded"] == 1, r.text
+    assert count_events(db) == 1
+
+
 @pytest.mark.parametrize(
     "name", ["malformed.xml", "xxe.xml", "billion_laughs.xml", "wrong_namespace.xml", "missing_urgency.xml"]
 )

@@ -98,10 +98,12 @@ def pdf_text(data: bytes) -> str:
     objects = {int(m[1]): m[2] for m in re.finditer(rb"(\d+) 0 obj(.*?)endobj", data, re.S)}
 
     def stream(body: bytes) -> bytes | None:
-        m = re.search(rb"stream\r?\n(.*?)\r?\nendstream", body, re.S)
-        if m is None:
+        m = re.search(rb"stream\r?\n", body)
+        length = re.search(rb"/Length\s+(\d+)", body)
+        if m is None or length is None:
             return None
-        return zlib.decompress(m[1]) if b"/FlateDecode" in body[: m.start()] else m[1]
+        data = body[m.end() : m.end() + int(length[1])]  # by /Length: the data may end in CR or LF bytes
+        return zlib.decompress(data) if b"/FlateDecode" in body[: m.start()] else data
 
     def cmap(raw: bytes) -> dict[int, str]:
         out: dict[int, str] = {}

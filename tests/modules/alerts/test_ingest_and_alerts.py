@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -14,10 +15,11 @@ from toancanh.core import outbox
 from toancanh.core.assets import Asset
 from toancanh.core.auth.service import create_api_key
 from toancanh.core.timeseries import Sample, Series
+from toancanh.modules.alerts import telemetry
 from toancanh.modules.alerts.models import Alert, AlertRuleVersion, Event, Incident
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 5.0) -> Any:
+def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = check()
@@ -321,3 +323,73 @@ def test_other_modules_domain_events_become_events(client, world, db) -> None:
 
     event = wait_for(recorded)
     assert event.source == "camera" and event.severity == "severe" and event.title == "Đổ rác"
+
+
+def test_late_readings_do_not_overwrite_the_newer_last_state(db, world) -> None:
+    directory = telemetry.Directory()
+    t = now_ms()
+    with db.session() as s:
+        telemetry.ingest(s, directory, [{"device": "aq-a2", "ts": t, "values": {"pm25": 50, "no2": 7}}])
+    with db.session() as s:  # an older reading arrives after it: stored, but the state stays the newest
+        out = telemetry.ingest(s, directory, [{"device": "aq-a2", "ts": t - 60_000, "values": {"pm25": 10}}])
+        assert out.accepted == 1
+    with db.session() as s:
+        asset = s.scalar(select(Asset).where(Asset.code == "aq-a2"))
+        assert asset.last_state == {"pm25": 50.0, "no2": 7.0}
+        assert asset.last_seen_at == datetime.fromtimestamp(t / 1000, UTC)
+    assert samples(db, "aq-a2") == 3
+
+
+def test_a_series_created_in_a_rolled_back_batch_is_not_remembered(db, world) -> None:
+    directory = telemetry.Directory()
+    t = now_ms()
+    with db.session() as s:
+        telemetry.ingest(s, directory, [{"device": "aq-a2", "ts": t, "values": {"o3": 1.5}}])
+        s.rollback()  # e.g. the request failed after the series was made
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Series).where(Series.key == "aq-a2.o3")) == 0
+    with db.session() as s:  # the next batch makes the series again instead of using the lost id
+        out = telemetry.ingest(s, directory, [{"device": "aq-a2", "ts": t, "values": {"o3": 1.5}}])
+        assert out.accepted == 1
+    assert samples(db, "aq-a2") == 1
+
+
+def test_two_batches_racing_on_a_new_series_both_land(db, world) -> None:
+    """A second request brings readings of a measure whose series the first request has just created but not
+    yet committed: it must not write against that uncommitted series (on PostgreSQL, a foreign-key error)."""
+    directory = telemetry.Directory()
+    t = now_ms()
+    created = threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with db.session() as s:
+                out = telemetry.ingest(s, directory, [{"device": "aq-a2", "ts": t, "values": {"so2": 2.0}}])
+                assert out.accepted == 1
+                created.set()
+                time.sleep(0.5)  # still uncommitted while the second request runs
+        except BaseException as exc:  # reported below, from the test's thread
+            errors.append(exc)
+            created.set()
+
+    def second() -> None:
+        try:
+            assert created.wait(10)
+            with db.session() as s:
+                out = telemetry.ingest(
+                    s, directory, [{"device": "aq-a2", "ts": t + 1, "values": {"so2": 3.0}}]
+                )
+                assert out.accepted == 1
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(30)
+    assert not errors, errors
+    assert samples(db, "aq-a2") == 2
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Series).where(Series.key == "aq-a2.so2")) == 1

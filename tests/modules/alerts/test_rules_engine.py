@@ -781,3 +781,20 @@ def test_billion_laughs_is_refused_quickly() -> None:
     ]
     with pytest.raises(BadRequest):
         parse_text("\n".join(lines), "yaml")
+
+
+def test_absence_watches_only_assets_that_report_what_it_waits_for() -> None:
+    """After a restart the runtime knows which measures each device has reported (its series): a rule on
+    water-level silence watches the water-level sensor, not a school or a camera in the same commune."""
+    import dataclasses
+
+    e = engine(rule({**ABSENCE, "measure": "water_level"}))
+    gauge = dataclasses.replace(ASSETS[1], measures=frozenset({"water_level", "battery"}))
+    other = dataclasses.replace(ASSETS[2], measures=frozenset({"pm25"}))
+    e.watch_assets([gauge, other])
+    e.tick(WED)
+    assert [f.asset_id for f in e.tick(WED + 11 * MIN)] == [1]
+    anything = engine(rule(ABSENCE))  # silence of any reading: devices that never reported are not watched
+    anything.watch_assets([dataclasses.replace(ASSETS[1], measures=frozenset()), other])
+    anything.tick(WED)
+    assert [f.asset_id for f in anything.tick(WED + 11 * MIN)] == [2]

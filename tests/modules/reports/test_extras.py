@@ -393,3 +393,13 @@ def test_pages_offer_the_new_tools(client: Any, rworld: Any, db: Any) -> None:
     client.cookies.clear()
     web_login(client, "viewer_a")
     assert 'id="bulk-bar"' not in client.get("/reports/queue").text
+
+
+def test_a_block_in_a_unit_that_does_not_exist_is_refused(client: Any, rworld: Any) -> None:
+    """An administrator's grant covers every unit, even an unknown id: found by the API fuzz test (a 500)."""
+    r = client.post(
+        f"{API}/blocks",
+        json={"kind": "device", "value": "abc-123", "reason": "thử nghiệm", "unit_id": 987654},
+        headers=rworld.auth("admin"),
+    )
+    assert r.status_code == 400, r.text

@@ -668,3 +668,9 @@ def test_demo_command_prints_the_open311_key(tmp_path: Path, monkeypatch: pytest
     r = CliRunner().invoke(cli, ["demo", "--no-serve"])
     assert r.exit_code == 0, r.output
     assert f"Open311 API key: {DEMO_OPEN311_KEY}" in r.output
+
+
+def test_ids_that_look_like_digits_but_are_not_are_ignored(client: Any) -> None:
+    """'³' is a digit to str.isdigit() but not to int(): found by the API fuzz test (was a 500)."""
+    r = client.get("/open311/v2/requests.json", params={"service_request_id": "³,²"})
+    assert r.status_code == 200 and r.json() == []

@@ -259,13 +259,13 @@ class CapCoordinator(Coordinator):
             ref = items[refused["index"]].source_ref
             self._warn_once(f"CAP feed {redact(feed)}: event {ref} rejected: {refused['reason_en']}")
         n_rejected = len(rejected) + len(rec.rejected)
-        self.count("recorded", len(rec.events))
+        self.count("recorded", len(rec.ids))
         self.count("duplicates", rec.duplicates)
         self.count("rejected", n_rejected)
-        state.recorded += len(rec.events)
+        state.recorded += len(rec.ids)
         state.rejected += n_rejected
-        if rec.events:
-            log.info("CAP feed %s: %d new events recorded", redact(feed), len(rec.events))
+        if rec.ids:
+            log.info("CAP feed %s: %d new events recorded", redact(feed), len(rec.ids))
 
     def _warn_once(self, message: str) -> None:
         """A warning the first time; the same rejection at the next polls (an entry still broken) at DEBUG."""
@@ -309,7 +309,7 @@ class CapCoordinator(Coordinator):
             if resp.status_code != 200:
                 raise FeedError(f"HTTP {resp.status_code}")
             declared = resp.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > MAX_DOCUMENT_BYTES:
+            if declared.isdecimal() and int(declared) > MAX_DOCUMENT_BYTES:
                 raise _too_large()
             body = bytearray()
             async for chunk in resp.aiter_bytes():

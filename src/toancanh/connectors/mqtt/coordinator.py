@@ -366,7 +366,7 @@ class MqttCoordinator(Coordinator):
                 self._reject_log.warning("reading", "rejected (reading): %s on %s", first["reason_en"], where)
         if alarms:
             rec = self._record(alarms)
-            self.count("stored_events", len(rec.events))
+            self.count("stored_events", len(rec.ids))
             if rec.duplicates:
                 self.count("duplicate_alarms", rec.duplicates)
             for bad in rec.rejected:

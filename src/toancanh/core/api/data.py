@@ -104,7 +104,7 @@ def read_samples(
 
 
 def _num(value: str) -> Any:
-    return int(value) if value.isdigit() else value
+    return int(value) if value.isdecimal() else value
 
 
 @router.post("/files", status_code=201)

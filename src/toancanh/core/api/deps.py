@@ -32,7 +32,7 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def _authenticate(request: Request, db: Session) -> Principal | None:
+def _authenticate(request: Request, db: Session, *, touch: bool = True) -> Principal | None:
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
@@ -46,7 +46,7 @@ def _authenticate(request: Request, db: Session) -> Principal | None:
             raise Unauthorized("Mã truy cập không hợp lệ hoặc đã hết hạn", "Invalid or expired token")
         principal = auth_service.principal_for(db, found[0], via="token")
     elif api_key:
-        user = auth_service.resolve_api_key(db, api_key, now)
+        user = auth_service.resolve_api_key(db, api_key, now, touch=touch)
         if user is None:
             raise Unauthorized("Khóa API không hợp lệ", "Invalid API key")
         principal = auth_service.principal_for(db, user, via="api_key")
@@ -77,12 +77,23 @@ def current_principal(request: Request, db: SessionDep) -> Principal:
 
 
 def principal_in_own_session(request: Request) -> Principal:
-    """Authenticate in a short session of its own, for endpoints that must not hold a request transaction
-    open (a live stream, or a bulk write that commits in its own sessions on a worker thread)."""
-    with get_database(request).session() as db:
-        principal = _authenticate(request, db)
+    """Authenticate in a short read-only session of its own, for endpoints that must not hold a request
+    transaction open (a live stream, or a bulk write that commits in its own sessions on a worker thread):
+    it never waits for the database's write lock, except to record an API key's use once a minute."""
+    database = get_database(request)
+    with database.read_session() as db:
+        principal = _authenticate(request, db, touch=False)
+        api_key = request.headers.get("x-api-key", "")
+        stale = (
+            principal is not None
+            and principal.via == "api_key"
+            and auth_service.api_key_stale(db, api_key, utcnow())
+        )
     if principal is None:
         raise Unauthorized()
+    if stale:
+        with database.session() as db:
+            auth_service.touch_api_key(db, api_key, utcnow())
     return principal
 
 

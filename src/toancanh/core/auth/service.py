@@ -203,7 +203,12 @@ def create_api_key(db: Session, user: User, name: str) -> tuple[str, ApiKey]:
     return f"{API_KEY_PREFIX}{prefix}_{secret}", key
 
 
-def resolve_api_key(db: Session, raw: str, now: datetime) -> User | None:
+API_KEY_TOUCH = timedelta(minutes=1)  # how stale an API key's "last used" may get
+
+
+def resolve_api_key(db: Session, raw: str, now: datetime, *, touch: bool = True) -> User | None:
+    """The active user an API key belongs to, or None. `touch`: record its use (at most once a minute, so
+    that a gateway posting many times a second does not write each time)."""
     if not raw.startswith(API_KEY_PREFIX) or len(raw) > 128:
         return None
     try:
@@ -216,8 +221,24 @@ def resolve_api_key(db: Session, raw: str, now: datetime) -> User | None:
     user = db.get(User, key.user_id)
     if user is None or not user.active:
         return None
-    key.last_used_at = now
+    if touch and (key.last_used_at is None or now - key.last_used_at >= API_KEY_TOUCH):
+        key.last_used_at = now
     return user
+
+
+def api_key_stale(db: Session, raw: str, now: datetime) -> bool:
+    """Whether the key's recorded last use is older than a minute (see `touch_api_key`)."""
+    prefix = raw[len(API_KEY_PREFIX) :].split("_", 1)[0]
+    last = db.scalar(select(ApiKey.last_used_at).where(ApiKey.prefix == prefix))
+    return last is None or now - last >= API_KEY_TOUCH
+
+
+def touch_api_key(db: Session, raw: str, now: datetime) -> None:
+    """Record an API key's use (for callers that authenticated in a read-only session)."""
+    prefix = raw[len(API_KEY_PREFIX) :].split("_", 1)[0]
+    key = db.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if key is not None and (key.last_used_at is None or now - key.last_used_at >= API_KEY_TOUCH):
+        key.last_used_at = now
 
 
 def role_holders(db: Session, role: str, unit_id: int, domain: str | None) -> list[User]:

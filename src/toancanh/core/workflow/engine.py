@@ -449,7 +449,7 @@ def _assignee(db: Session, fields: Mapping[str, Any], key: str, model: type[Agen
     if value is None:
         return None
     ident: int | None = None
-    if not isinstance(value, bool) and str(value).strip().isdigit():
+    if not isinstance(value, bool) and str(value).strip().isdecimal():
         try:
             ident = int(value)
         except (TypeError, ValueError):

@@ -12,7 +12,7 @@ import yaml
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
-from toancanh.core.api.deps import CurrentPrincipal, DetachedPrincipal, SessionDep
+from toancanh.core.api.deps import CurrentPrincipal, DetachedPrincipal, SessionDep, get_database
 from toancanh.core.api.schemas import DbId
 from toancanh.core.auth.scope import scoped
 from toancanh.core.errors import BadRequest, Forbidden
@@ -90,11 +90,11 @@ async def post_events(body: EventsIn, request: Request, principal: DetachedPrinc
     principal.require("events.write")
     items = [as_event_in(e) for e in body.events]
     rec = await asyncio.to_thread(_runtime(request).record_events, items, principal)
-    if rec.rejected and not rec.events and not rec.duplicates:
+    if rec.rejected and not rec.ids and not rec.duplicates:
         raise BadRequest("Không ghi được sự kiện nào", "No event was recorded", details=rec.rejected)
     return {
-        "recorded": len(rec.events),
-        "ids": [e.id for e in rec.events],
+        "recorded": len(rec.ids),
+        "ids": rec.ids,
         "duplicates": rec.duplicates,
         "rejected": rec.rejected,
     }
@@ -199,20 +199,24 @@ def validate_rule(body: RuleText, principal: CurrentPrincipal) -> dict[str, Any]
 
 
 @router.post("/rules/dry-run")
-def dry_run_rule(body: DryRunIn, db: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
-    """What a rule (saved or not) would have raised over stored readings and events in [start, end)."""
-    path = db.scalar(select(Unit.path).where(Unit.id == body.unit_id))
-    if path is None or not principal.can("rules.read", path):
-        raise Forbidden("Bạn không có quyền với đơn vị này", "You have no access to this unit")
-    spec = parse_rule(_definition(body))
-    result = dry_run(
-        db,
-        spec,
-        unit_path=path,
-        start_ms=int(body.start.timestamp() * 1000),
-        end_ms=int(body.end.timestamp() * 1000),
-        max_firings=body.max_firings,
-    )
+def dry_run_rule(body: DryRunIn, request: Request, principal: DetachedPrincipal) -> dict[str, Any]:
+    """What a rule (saved or not) would have raised over stored readings and events in [start, end).
+
+    In a read-only session: a dry run over millions of readings takes seconds and must not hold the
+    database's write lock against live ingestion meanwhile."""
+    with get_database(request).read_session() as db:
+        path = db.scalar(select(Unit.path).where(Unit.id == body.unit_id))
+        if path is None or not principal.can("rules.read", path):
+            raise Forbidden("Bạn không có quyền với đơn vị này", "You have no access to this unit")
+        spec = parse_rule(_definition(body))
+        result = dry_run(
+            db,
+            spec,
+            unit_path=path,
+            start_ms=int(body.start.timestamp() * 1000),
+            end_ms=int(body.end.timestamp() * 1000),
+            max_firings=body.max_firings,
+        )
     return result.as_dict()
 
 

@@ -137,7 +137,7 @@ async def _read_body(request: Request) -> bytes:
         f"A CAP alert is at most {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB",
     )
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_DOCUMENT_BYTES:
+    if declared.isdecimal() and int(declared) > MAX_DOCUMENT_BYTES:
         raise too_large
     body = bytearray()
     async for chunk in request.stream():
@@ -163,8 +163,8 @@ def _record_pushed(app: Any, alert: parse.CapAlert, principal: Principal) -> dic
         refs = unit_refs(s, parse.unit_codes([alert]))
     rec = record_via_app(app, parse.to_events(alert, refs), actor=principal)
     return {
-        "recorded": len(rec.events),
+        "recorded": len(rec.ids),
         "duplicates": rec.duplicates,
         "rejected": rec.rejected,
-        "events": [e.id for e in rec.events],
+        "events": rec.ids,
     }

@@ -369,7 +369,7 @@ def _identifier(db: Session, sender: str, unit: Unit, sent: datetime) -> str:
     taken = db.scalars(
         select(PublicWarning.identifier).where(PublicWarning.identifier.startswith(prefix, autoescape=True))
     )
-    seq = 1 + max((int(t[len(prefix) :]) for t in taken if t[len(prefix) :].isdigit()), default=0)
+    seq = 1 + max((int(t[len(prefix) :]) for t in taken if t[len(prefix) :].isdecimal()), default=0)
     identifier = f"{prefix}{seq}"
     if len(identifier) > 120:
         raise ValueError(f"CAP identifier {identifier!r} is too long: shorten the cap_sender setting")

@@ -60,7 +60,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def _id(value: Any) -> int | None:
     text = str(value).strip() if value is not None and not isinstance(value, bool) else ""
-    return int(text) if text.isdigit() and len(text) < 19 else None
+    return int(text) if text.isdecimal() and len(text) < 19 else None
 
 
 def _require(db: Session, actor: Principal | None, permission: str, incident: Incident) -> None:

@@ -12,6 +12,7 @@ before they are evaluated (a crash loses at most the in-progress windows of stat
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -26,11 +27,12 @@ from toancanh.core.bus import Event as BusEvent
 from toancanh.core.bus import Subscription
 from toancanh.core.db import Database, utcnow
 from toancanh.core.tasks import spawn
+from toancanh.core.timeseries import Series
 from toancanh.core.units import Unit, unit_index
 from toancanh.modules.alerts import alerting, events, telemetry
 from toancanh.modules.alerts.models import AlertRule
 from toancanh.modules.alerts.rules import LoadedRule, RuleEngine, parse_rule
-from toancanh.modules.alerts.rules.types import AssetInfo, Firing, Observed, Reading
+from toancanh.modules.alerts.rules.types import AssetInfo, Firing, Observed, Row
 
 log = logging.getLogger("toancanh.alerts")
 
@@ -122,10 +124,16 @@ class AlertsRuntime:
         self, items: Sequence[events.EventIn], actor: Principal | None = None
     ) -> events.Recorded:
         """Record a batch of events (blocking), then queue them for the rules."""
+        directory = self.directory
         with self.db.session() as s:
             index = unit_index(s, self)
-            rec = events.record(s, items, actor=actor, locate=index.locate_one)
-        self.stats.events += len(rec.events)
+
+            def place_of(code: str) -> AssetInfo | None:
+                dev = directory.device(s, code)
+                return dev.info if dev is not None else None
+
+            rec = events.record(s, items, actor=actor, locate=index.locate_one, place_of=place_of)
+        self.stats.events += len(rec.ids)
         if rec.observed:
             self._hand(("events", rec.observed))
         return rec
@@ -169,8 +177,8 @@ class AlertsRuntime:
         asset = self._asset_lookup()
         for kind, data in batch:
             if kind == "readings":
-                readings: list[Reading] = data
-                firings.extend(self.engine.feed_readings(readings, asset))
+                readings: list[Row] = data
+                firings.extend(self.engine.feed_rows(readings, asset))
             elif kind == "events":
                 observed: list[Observed] = data
                 for ev in observed:
@@ -196,7 +204,7 @@ class AlertsRuntime:
         def lookup(asset_id: int) -> AssetInfo | None:
             info = directory.info(asset_id)
             if info is None:
-                with db.session() as s:
+                with db.read_session() as s:
                     info = directory.info_loading(s, asset_id)
             return info
 
@@ -205,7 +213,7 @@ class AlertsRuntime:
     def load_rules(self) -> None:
         """(Re)load the enabled rules and the assets that absence rules watch."""
         loaded: list[LoadedRule] = []
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             for rule, path in s.execute(
                 select(AlertRule, Unit.path)
                 .join(Unit, Unit.id == AlertRule.unit_id)
@@ -213,11 +221,16 @@ class AlertsRuntime:
                 .order_by(AlertRule.id)
             ):
                 try:
-                    loaded.append(LoadedRule(rule.id, rule.version, path, parse_rule(rule.definition)))
+                    spec = parse_rule(rule.definition)
+                    loaded.append(LoadedRule(rule.id, rule.version, path, spec, unit_id=rule.unit_id))
                 except Exception:
                     log.exception("rule %s (%s) no longer validates; skipped", rule.id, rule.code)
+            reports: dict[int, set[str]] = {}
+            series = select(Series.asset_id, Series.key).where(Series.asset_id.is_not(None))
+            for asset_id, key in s.execute(series):
+                reports.setdefault(asset_id, set()).add(key.rsplit(".", 1)[-1])
             infos = [
-                telemetry.asset_info(a, path)
+                dataclasses.replace(telemetry.asset_info(a, path), measures=frozenset(reports.get(a.id, ())))
                 for a, path in s.execute(select(Asset, Unit.path).join(Unit, Unit.id == Asset.unit_id))
                 if a.status not in telemetry.INACTIVE
             ]

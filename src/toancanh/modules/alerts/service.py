@@ -225,7 +225,9 @@ def _changed(db: Session, principal: Principal, alert: Alert, action: str, vi: s
             **alert_summary(alert),
             "title_vi": f"{principal.username} {vi} cảnh báo: {alert.title}",
             "title_en": f"{principal.username} {en} the alert: {alert.title_en or alert.title}",
+            # The news of an acknowledgement is minor (no sound, no SMS); the alert's own severity stays told.
             "severity": "minor",
+            "alert_severity": alert.severity,
         },
         unit_id=alert.unit_id,
         domain=alert.domain,

@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from toancanh.core import outbox, timeseries
-from toancanh.core.assets import Asset
+from toancanh.core.assets import Asset, merge_states
 from toancanh.core.db import utcnow
 from toancanh.core.units import Unit
-from toancanh.modules.alerts.rules.types import AssetInfo, Reading
+from toancanh.modules.alerts.rules.types import AssetInfo, Row
 
 MEASURE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 MAX_FUTURE_MS = 5 * 60_000
@@ -50,7 +50,7 @@ class IngestResult:
     reasons: list[dict[str, Any]] = field(
         default_factory=list
     )  # the first MAX_REASONS: {index, reason, reason_en}
-    readings: list[Reading] = field(default_factory=list)
+    readings: list[Row] = field(default_factory=list)  # (asset_id, measure, ts, value), as rules take them
     devices: set[int] = field(default_factory=set)
 
     def reject(self, index: int, vi: str, en: str, n: int = 1) -> None:
@@ -125,27 +125,53 @@ class Directory:
             self._by_id[asset.id] = dev
         return dev
 
-    def series_id(self, db: Session, dev: Device, measure: str) -> int:
-        sid = dev.series.get(measure)
-        if sid is not None:
-            return sid
-        key = f"{dev.info.code}.{measure}"
-        try:
-            with db.begin_nested():
-                series = timeseries.Series(
-                    key=key,
-                    name=f"{dev.info.name} — {measure}",
-                    asset_id=dev.info.id,
-                    unit_id=dev.info.unit_id,
-                    domain=dev.info.domain,
-                )
-                db.add(series)
-            sid = series.id
-        except IntegrityError:  # another process created it a moment ago
-            sid = db.scalar(select(timeseries.Series.id).where(timeseries.Series.key == key))
-            assert sid is not None
-        dev.series[measure] = sid
-        return sid
+    def create_series(self, db: Session, wanted: list[tuple[Device, str]]) -> dict[tuple[int, str], int]:
+        """Create the series of devices' new measures; returns ``{(asset_id, measure): series_id}``.
+
+        In the order of their keys, so that two transactions creating overlapping sets wait for each other
+        instead of deadlocking. The new ids are this transaction's own: they reach the shared cache only once
+        it commits (`publish_after_commit`), because another thread must never write samples against a
+        series that is not committed yet, or one that is rolled back.
+        """
+        made: dict[tuple[int, str], int] = {}
+        for dev, measure in sorted(wanted, key=lambda w: (w[0].info.code, w[1])):
+            key = f"{dev.info.code}.{measure}"
+            try:
+                with db.begin_nested():
+                    series = timeseries.Series(
+                        key=key,
+                        name=f"{dev.info.name} — {measure}",
+                        asset_id=dev.info.id,
+                        unit_id=dev.info.unit_id,
+                        domain=dev.info.domain,
+                    )
+                    db.add(series)
+                sid = series.id
+            except IntegrityError:  # another transaction created it and has committed since
+                sid = db.scalar(select(timeseries.Series.id).where(timeseries.Series.key == key))
+                assert sid is not None
+            made[(dev.info.id, measure)] = sid
+        return made
+
+    def publish_after_commit(self, db: Session, fresh: dict[tuple[int, str], int]) -> None:
+        """Put the series this transaction created into the cache when (and only if) it commits."""
+        if not fresh:
+            return
+        state = {"rolled_back": False}
+
+        def rolled_back(_session: Session) -> None:
+            state["rolled_back"] = True
+
+        def committed(_session: Session) -> None:
+            if state["rolled_back"]:
+                return
+            for (asset_id, measure), sid in fresh.items():
+                dev = self._by_id.get(asset_id)
+                if dev is not None:
+                    dev.series[measure] = sid
+
+        event.listen(db, "after_rollback", rolled_back, once=True)
+        event.listen(db, "after_commit", committed, once=True)
 
 
 def asset_info(asset: Asset, unit_path: str) -> AssetInfo:
@@ -205,6 +231,8 @@ def ingest(
     newest: dict[int, tuple[int, dict[str, float]]] = {}
     measure_ok: dict[str, bool] = {}
     allowed: dict[int, bool] = {}
+    pending: dict[tuple[int, str], int] = {}  # a new series: a negative stand-in id until it is made
+    wanted: list[tuple[Device, str]] = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             out.reject(index, "Mỗi bản ghi phải là một đối tượng JSON", "Each reading must be a JSON object")
@@ -255,8 +283,14 @@ def ingest(
                 out.reject(index, f"Giá trị {measure} không phải số", f"{measure} is not a finite number")
                 continue
             v = float(value)
-            rows.append((directory.series_id(db, dev, measure), ts, v))
-            out.readings.append(Reading(asset_id, measure, ts, v))
+            sid = dev.series.get(measure)
+            if sid is None:
+                sid = pending.get((asset_id, measure))
+                if sid is None:
+                    sid = pending[(asset_id, measure)] = -len(pending) - 1
+                    wanted.append((dev, measure))
+            rows.append((sid, ts, v))
+            out.readings.append((asset_id, measure, ts, v))
             if state is None:
                 state = newest[asset_id] = (ts, {})
             if ts >= state[0]:
@@ -264,6 +298,11 @@ def ingest(
                     state = newest[asset_id] = (ts, dict(state[1]))
                 state[1][measure] = v
     out.accepted = len(rows)
+    if wanted:
+        made = directory.create_series(db, wanted)
+        real = {stand_in: made[pair] for pair, stand_in in pending.items()}
+        rows = [(real[r[0]], r[1], r[2]) if r[0] < 0 else r for r in rows]
+        directory.publish_after_commit(db, made)
     timeseries.write_samples(db, rows, checked=True)
     _update_assets(db, directory, newest, now)
     out.devices = set(newest)
@@ -273,21 +312,9 @@ def ingest(
 def _update_assets(
     db: Session, directory: Directory, newest: dict[int, tuple[int, dict[str, float]]], now: datetime
 ) -> None:
-    if not newest:
-        return
-    params = []
-    for asset_id, status, last_state, last_seen in db.execute(
-        select(Asset.id, Asset.status, Asset.last_state, Asset.last_seen_at).where(Asset.id.in_(list(newest)))
-    ):
-        ts, values = newest[asset_id]
-        seen = timeseries.from_ms(ts)
-        if last_seen is not None and seen < last_seen:
-            continue  # late data: the stored state is newer
-        params.append({"id": asset_id, "last_state": {**(last_state or {}), **values}, "last_seen_at": seen})
-        if status == "offline":
-            came_back(db, directory, asset_id, now)
-    if params:
-        db.execute(update(Asset), params)
+    states = {asset_id: (timeseries.from_ms(ts), values) for asset_id, (ts, values) in newest.items()}
+    for asset_id in merge_states(db, states):
+        came_back(db, directory, asset_id, now)
 
 
 def came_back(db: Session, directory: Directory, asset_id: int, now: datetime) -> None:

@@ -24,7 +24,7 @@ from fastapi.responses import FileResponse, Response
 from sqlalchemy import or_, select
 
 from toancanh.core.api.deps import SessionDep
-from toancanh.core.assets import DOMAINS
+from toancanh.core.assets import DOMAIN_LABELS, DOMAINS
 from toancanh.core.auth.scope import Principal, get_scoped, scoped
 from toancanh.core.db import utcnow
 from toancanh.core.errors import NotFound
@@ -70,20 +70,6 @@ INCIDENT_TYPES = {
     "waste": ("Rác thải", "Waste"),
     "school": ("An toàn trường học", "School safety"),
     "health": ("Y tế", "Health"),
-}
-DOMAIN_LABELS = {
-    "security": ("An ninh trật tự", "Security"),
-    "traffic": ("Giao thông", "Traffic"),
-    "environment": ("Môi trường", "Environment"),
-    "education": ("Giáo dục", "Education"),
-    "health": ("Y tế", "Health"),
-    "administration": ("Hành chính", "Administration"),
-    "urban": ("Đô thị", "Urban"),
-    "utilities": ("Hạ tầng, tiện ích", "Utilities"),
-    "culture": ("Văn hóa", "Culture"),
-    "tourism": ("Du lịch", "Tourism"),
-    "land": ("Đất đai", "Land"),
-    "economy": ("Kinh tế", "Economy"),
 }
 CONDITION_LABELS = {
     "threshold": ("Vượt ngưỡng", "Threshold"),

@@ -1,14 +1,23 @@
-"""Notifications API: the caller's inbox, and webhooks for administrators."""
+"""Notifications API: the caller's inbox; webhooks, notification routes and the delivery log for
+administrators."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Response
+from typing import Literal
 
-from toancanh.core.api.deps import CurrentPrincipal, SessionDep
+from fastapi import APIRouter, Query, Request, Response
+
+from toancanh.core.api.deps import CurrentPrincipal, DetachedPrincipal, SessionDep
 from toancanh.core.api.schemas import DbId
 from toancanh.modules.notifications import service
+from toancanh.modules.notifications.delivery import Dispatcher
 from toancanh.modules.notifications.schemas import (
+    DeliveryOut,
     NotificationOut,
+    RecipientOutcome,
+    RouteIn,
+    RouteOut,
+    RouteTestResult,
     UnreadCount,
     WebhookCreated,
     WebhookIn,
@@ -17,8 +26,10 @@ from toancanh.modules.notifications.schemas import (
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
 webhooks_router = APIRouter(prefix="/api/v1/webhooks", tags=["notifications"])
+routes_router = APIRouter(prefix="/api/v1/notification-routes", tags=["notifications"])
 
 MANAGE = "webhooks.manage"
+MANAGE_CHANNELS = "notifications.manage"  # routes, gateways and the delivery log (administrators)
 
 
 @router.get("")
@@ -39,6 +50,20 @@ def unread_count(db: SessionDep, principal: CurrentPrincipal) -> UnreadCount:
     return UnreadCount(unread=service.unread_count(db, principal))
 
 
+@router.get("/deliveries")
+def deliveries(
+    db: SessionDep,
+    principal: CurrentPrincipal,
+    channel: Literal["email", "sms", "zalo", "webhook"] | None = None,
+    status: Literal["pending", "retry", "sent", "failed"] | None = None,
+    limit: int = Query(default=service.PAGE, ge=1, le=500),
+) -> list[DeliveryOut]:
+    """The delivery log of e-mails, SMS, Zalo messages and webhook calls, newest first."""
+    principal.require(MANAGE_CHANNELS)
+    rows = service.deliveries(db, channel=channel, status=status, limit=limit)
+    return [DeliveryOut.model_validate(r) for r in rows]
+
+
 @router.post("/read-all")
 def read_all(db: SessionDep, principal: CurrentPrincipal) -> UnreadCount:
     service.mark_all_read(db, principal)
@@ -54,7 +79,7 @@ def read(notification_id: DbId, db: SessionDep, principal: CurrentPrincipal) -> 
 def create_webhook(body: WebhookIn, db: SessionDep, principal: CurrentPrincipal) -> WebhookCreated:
     """Register a webhook; the signing secret is returned this once."""
     principal.require(MANAGE)
-    hook = service.create_webhook(db, body)
+    hook = service.create_webhook(db, body, principal)
     return WebhookCreated.model_validate(hook)
 
 
@@ -73,5 +98,54 @@ def get_webhook(webhook_id: DbId, db: SessionDep, principal: CurrentPrincipal) -
 @webhooks_router.delete("/{webhook_id}", status_code=204)
 def delete_webhook(webhook_id: DbId, db: SessionDep, principal: CurrentPrincipal) -> Response:
     principal.require(MANAGE)
-    service.delete_webhook(db, webhook_id)
+    service.delete_webhook(db, webhook_id, principal)
     return Response(status_code=204)
+
+
+# ------------------------------------------------------------------------------------------ routes
+
+
+@routes_router.get("")
+def list_routes(db: SessionDep, principal: CurrentPrincipal) -> list[RouteOut]:
+    principal.require(MANAGE_CHANNELS)
+    return [RouteOut.model_validate(r) for r in service.routes(db)]
+
+
+@routes_router.post("", status_code=201)
+def create_route(body: RouteIn, db: SessionDep, principal: CurrentPrincipal) -> RouteOut:
+    """A notification route: which alerts reach whom (roles, users, addresses) on which channels."""
+    principal.require(MANAGE_CHANNELS)
+    return RouteOut.model_validate(service.create_route(db, body, principal))
+
+
+@routes_router.get("/{route_id}")
+def get_route(route_id: DbId, db: SessionDep, principal: CurrentPrincipal) -> RouteOut:
+    principal.require(MANAGE_CHANNELS)
+    return RouteOut.model_validate(service.get_route(db, route_id))
+
+
+@routes_router.put("/{route_id}")
+def update_route(route_id: DbId, body: RouteIn, db: SessionDep, principal: CurrentPrincipal) -> RouteOut:
+    """Replace a route with `body` (every field; the ones left out take their defaults)."""
+    principal.require(MANAGE_CHANNELS)
+    return RouteOut.model_validate(service.update_route(db, route_id, body, principal))
+
+
+@routes_router.delete("/{route_id}", status_code=204)
+def delete_route(route_id: DbId, db: SessionDep, principal: CurrentPrincipal) -> Response:
+    principal.require(MANAGE_CHANNELS)
+    service.delete_route(db, route_id, principal)
+    return Response(status_code=204)
+
+
+@routes_router.post("/{route_id}/test")
+async def test_route(route_id: DbId, request: Request, principal: DetachedPrincipal) -> RouteTestResult:
+    """Send a test message to the route's recipients now; the outcome for each recipient."""
+    principal.require(MANAGE_CHANNELS)
+    dispatcher: Dispatcher = request.app.state.notifications
+    sent = await dispatcher.send_test(route_id, principal)
+    outcomes = [
+        RecipientOutcome(channel=o.channel, to=o.to, user=o.user, ok=o.ok, status=o.status) for o in sent
+    ]
+    ok = sum(o.ok for o in outcomes)
+    return RouteTestResult(route_id=route_id, sent=ok, failed=len(outcomes) - ok, outcomes=outcomes)

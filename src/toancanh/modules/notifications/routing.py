@@ -57,7 +57,7 @@ def as_id(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value if 0 < value < 2**63 else None
-    if isinstance(value, str) and value.isdigit() and len(value) < 19:
+    if isinstance(value, str) and value.isdecimal() and len(value) < 19:
         return int(value)
     return None
 

@@ -188,7 +188,10 @@ def block(
     if expires_at is not None and expires_at <= now:
         raise BadRequest("Thời hạn chặn phải ở tương lai", "The expiry must be in the future")
     unit_id = unit_id if unit_id is not None else _default_unit(db, principal)
-    principal.require(PERMISSION, unit_path_of(db, unit_id) or "/none/")
+    path = unit_path_of(db, unit_id)
+    if path is None:  # an administrator's grant covers every unit, even one that does not exist
+        raise BadRequest("Đơn vị không tồn tại", "No such unit")
+    principal.require(PERMISSION, path)
     row = db.scalar(
         select(ReportBlock).where(
             ReportBlock.kind == kind, ReportBlock.value == normal, ReportBlock.unit_id == unit_id

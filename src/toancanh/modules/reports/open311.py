@@ -427,7 +427,7 @@ def get_requests(
         if ids:
             if len(ids) > MAX_RESULTS:
                 raise Open311Error(400, ("Quá nhiều service_request_id", "Too many service_request_id"))
-            numbers = [int(i) for i in ids if i.isdigit() and len(i) < 19]
+            numbers = [int(i) for i in ids if i.isdecimal() and len(i) < 19]
             stmt = select(FieldReport).where(FieldReport.id.in_(numbers))
         else:
             client = _client(db, request, api_key or "", required=False)

@@ -263,7 +263,7 @@ def by_code(db: Session, code: str) -> FieldReport:
 def by_public_id(db: Session, ref: str | int) -> FieldReport:
     """A report by its public number (what public lists and Open311 show), e.g. "1234" or "#1234"."""
     text = str(ref).strip().lstrip("#")
-    report = db.get(FieldReport, int(text)) if text.isdigit() and len(text) < 19 else None
+    report = db.get(FieldReport, int(text)) if text.isdecimal() and len(text) < 19 else None
     if report is None:
         raise NotFound("Không tìm thấy phản ánh", "No such report")
     return report

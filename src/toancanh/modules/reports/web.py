@@ -367,7 +367,7 @@ def public_page(request: Request, db: SessionDep) -> Response:
 
 
 def _int(value: str) -> int | None:
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    return int(value) if value.isdecimal() and len(value) < 19 else None
 
 
 def _in_grants(principal: Principal) -> ColumnElement[bool]:

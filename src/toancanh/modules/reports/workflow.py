@@ -26,7 +26,7 @@ def extension_days(fields: Mapping[str, Any]) -> int | None:
     days = fields.get("days")
     if isinstance(days, bool):
         return None
-    if isinstance(days, str) and days.strip().isdigit():
+    if isinstance(days, str) and days.strip().isdecimal():
         days = int(days.strip())
     return days if isinstance(days, int) and 1 <= days <= MAX_EXTEND_DAYS else None
 

@@ -39,12 +39,11 @@ from toancanh.modules.alerts.rules.spec import (
     ThresholdWhen,
     template_fields,
 )
-from toancanh.modules.alerts.rules.types import AssetInfo, Firing, IncidentSpec, Observed, Reading
+from toancanh.modules.alerts.rules.types import AssetInfo, Firing, IncidentSpec, Observed, Reading, Row
 
 __all__ = ["AssetLookup", "LoadedRule", "Row", "RuleEngine"]
 
 AssetLookup = Callable[[int], AssetInfo | None]
-Row = tuple[int, str, int, float]
 """A reading as a plain tuple: (asset_id, measure, ts, value)."""
 
 _MISSING: Any = object()
@@ -541,6 +540,9 @@ class _Absence(_Rule):
         self._alerted: set[int] = set()
 
     def watch(self, info: AssetInfo) -> None:
+        reports = info.measures
+        if reports is not None and (not reports if self._measure is None else self._measure not in reports):
+            return  # it never sent what this rule waits for: its silence means nothing
         if self.asset_in_scope(info):
             self.scope_cache[info.id] = info
             if info.id not in self._last_seen:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+Row = tuple[int, str, int, float]  # (asset_id, measure, ts, value): a Reading as a plain tuple
+
 
 class Reading(NamedTuple):
     """One value from one device (asset) at one moment (a tuple: hundreds of thousands are made a second)."""
@@ -48,6 +50,9 @@ class AssetInfo:
     lat: float
     lon: float
     group: str = ""  # attributes["group"], e.g. "school_gate", "kitchen"
+    # The measures it has reported so far (its series), when known: absence rules only watch a device for
+    # silence of what it reports (a school or a camera is not a silent water-level sensor).
+    measures: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-DEFAULT_MODULES = ["admin", "reports", "notifications", "alerts"]
+DEFAULT_MODULES = ["admin", "reports", "notifications", "alerts", "direction"]
 
 
 class Settings(BaseSettings):

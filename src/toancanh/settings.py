@@ -16,7 +16,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-DEFAULT_MODULES = ["admin", "reports", "notifications", "alerts", "indicators"]
+DEFAULT_MODULES = ["admin", "reports", "notifications", "alerts", "indicators", "direction"]
 
 
 class Settings(BaseSettings):

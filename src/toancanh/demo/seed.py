@@ -17,6 +17,7 @@ from toancanh.core.auth.models import ApiKey, User
 from toancanh.core.auth.service import API_KEY_PREFIX, create_user
 from toancanh.core.db import Database, utcnow
 from toancanh.core.units import LEVEL_SUBUNIT, Agency, Unit, add_unit, import_official_units, unit_by_code
+from toancanh.demo.directions import seed_directions
 from toancanh.demo.field_reports import demo_blobs, seed_reports
 from toancanh.demo.geography import DemoGeography, build_demo
 from toancanh.demo.indicators import seed_indicators
@@ -86,6 +87,7 @@ def seed_demo(db: Database, seed: int = 664) -> bool:
         _series(s, assets, random.Random(seed))
         _first_events(s, geo, commune)
         seed_reports(s, demo_blobs(db), seed)
+        seed_directions(s, demo_blobs(db))
         _notification_routes(s)
         seed_indicators(s, commune, hamlets, seed)
     from toancanh.demo.alert_scenarios import seed_alerts

@@ -1,0 +1,124 @@
+"""Task deadlines (hạn hoàn thành) on the working-time calendar, the minute-by-minute SLA check, and the
+escalation of overdue tasks to the leaders.
+
+A deadline is given either as a date ("trước ngày 15/5") or as N working days ("trong 5 ngày làm việc"). Both
+end at the close of office hours (17:00) of that day: N working days from an issue date are the N working
+days after it, so a task given 5 working days on Wednesday 29/4/2026 skips 30/4, 1/5 and the weekend and is
+due on Friday 8/5 at 17:00.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from toancanh.core import audit, outbox
+from toancanh.core.auth.service import role_holders
+from toancanh.core.db import Database
+from toancanh.core.tasks import run_every, spawn
+from toancanh.core.workflow import WorkflowEngine
+from toancanh.core.worktime import VN_TZ, WorkCalendar
+from toancanh.modules.direction.models import DirectionTask
+from toancanh.modules.direction.workflow import DIRECTION_TASK
+
+log = logging.getLogger("toancanh.direction.deadlines")
+
+CHECK_EVERY_S = 60.0
+FIRST_CHECK_AFTER_S = 7.0
+ESCALATED = "toancanh.direction.task.escalated"
+LEADER_ROLE = "leader"
+MAX_DAYS = 365
+
+_hooked: weakref.WeakSet[WorkflowEngine] = weakref.WeakSet()
+
+
+def end_of_day(calendar: WorkCalendar, day: date) -> datetime:
+    """The close of office hours on `day` (17:00 by default), in Vietnam's time zone."""
+    close = calendar.office_hours[-1][1]
+    return datetime.combine(day, close, tzinfo=VN_TZ)
+
+
+def after_working_days(calendar: WorkCalendar, issued: datetime, days: int) -> datetime:
+    """The close of the `days`-th working day after the day of `issued` (days >= 1)."""
+    if isinstance(days, bool) or not 1 <= days <= MAX_DAYS:
+        raise ValueError(f"days must be 1-{MAX_DAYS}")
+    day = issued.astimezone(VN_TZ).date()
+    counted = 0
+    while counted < days:
+        day += timedelta(days=1)
+        if calendar.is_working_day(day):
+            counted += 1
+    return end_of_day(calendar, day)
+
+
+def check_once(
+    db: Database, engine: WorkflowEngine, now: datetime | None = None
+) -> list[tuple[int, str, str]]:
+    """One pass over the open tasks as of `now`: (task id, old status, new status) per change."""
+    with db.session() as s:
+        changed = engine.check_deadlines(s, DIRECTION_TASK, DirectionTask, now)
+        out = [(task.id, old, new) for task, old, new in changed]
+    if out:
+        log.info("task deadlines: %d changed", len(out))
+    return out
+
+
+def escalate(db: Session, task: DirectionTask, level: int) -> None:
+    """Escalation hook: tell the leaders of the task's unit that it is overdue, and record that."""
+    leaders = role_holders(db, LEADER_ROLE, task.unit_id, task.domain)
+    due = task.deadline_at.isoformat()
+    outbox.emit(
+        db,
+        ESCALATED,
+        {
+            "id": task.id,
+            "directive_id": task.directive_id,
+            "state": task.state,
+            "due_at": due,
+            "escalation_level": level,
+            "assignee_agency_id": task.assignee_agency_id,
+            "to_role": LEADER_ROLE,
+            "leader_ids": [u.id for u in leaders],
+            "severity": "high" if level > 1 or task.priority in ("high", "urgent") else "medium",
+            "title_vi": f"Nhiệm vụ #{task.id} quá hạn: {task.title[:120]} (lần {level})",
+            "title_en": f"Task #{task.id} is overdue: {task.title[:120]} (level {level})",
+        },
+        unit_id=task.unit_id,
+        domain=task.domain,
+    )
+    audit.record(
+        db,
+        "direction_task.escalate",
+        entity_type=DIRECTION_TASK.name,
+        entity_id=task.id,
+        unit_id=task.unit_id,
+        changes={"escalation_level": level, "due_at": due, "leaders": [u.username for u in leaders]},
+    )
+
+
+def install(engine: WorkflowEngine) -> None:
+    """Register the case type's escalation hook on `engine`, once however often the app starts."""
+    if engine not in _hooked:
+        engine.on_escalate(DIRECTION_TASK.name, escalate)
+        _hooked.add(engine)
+
+
+async def start(app: Any) -> None:
+    """Startup hook: the escalation hook and the minute-by-minute deadline loop."""
+    engine: WorkflowEngine = app.state.workflow
+    install(engine)
+    db: Database = app.state.db
+    spawn(
+        app,
+        run_every(
+            CHECK_EVERY_S,
+            lambda: check_once(db, engine),
+            "direction-deadlines",
+            first_after_s=FIRST_CHECK_AFTER_S,
+        ),
+        "direction-deadlines",
+    )

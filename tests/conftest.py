@@ -80,7 +80,7 @@ def seeded_demo_settings(data_dir: Path, **overrides: Any) -> Settings:
         secret_key="e2e-secret",
         log_json=False,
         log_level="WARNING",
-        **overrides,
+        **{"camera_monitor": False, **overrides},
     )
     upgrade(settings.resolved_database_url)
     seed_db = Database(settings.resolved_database_url)
@@ -166,6 +166,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         bus_url=BUS_URL,
         secret_key="test-secret",
         relay_interval_s=0.05,
+        camera_monitor=False,  # tests that watch cameras turn it on
+        onvif_probe_address="127.0.0.1:9",  # no network in tests: the discovery probe stays on this machine
+        onvif_timeout_s=0.2,
         log_json=False,
         log_level="WARNING",
     )

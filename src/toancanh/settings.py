@@ -16,7 +16,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-DEFAULT_MODULES = ["admin", "reports", "notifications", "alerts", "indicators", "direction"]
+DEFAULT_MODULES = ["admin", "reports", "notifications", "alerts", "indicators", "direction", "cameras"]
 
 
 class Settings(BaseSettings):
@@ -73,9 +73,7 @@ class Settings(BaseSettings):
     # The CAP <status> values recorded as events: "Actual" only, unless a drill wants "Exercise" or "Test".
     cap_statuses: list[str] = Field(default_factory=lambda: ["Actual"])
     cap_sender: str = "ioc@toancanh.local"  # <sender> of the IOC's own CAP warnings
-    indicators_max_upload_bytes: int = 20 * 1024 * 1024  # an imported .xlsx or .csv file
-    indicators_max_unzipped_bytes: int = 200 * 1024 * 1024  # an .xlsx's contents, checked before opening
-    indicators_max_rows: int = 200_000
+DEFAULT_MODULES = ["admin", "reports", "notifications", "alerts", "indicators", "direction", "cameras"]
     log_json: bool = True
     log_level: str = "INFO"
 

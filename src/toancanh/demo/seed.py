@@ -17,6 +17,7 @@ from toancanh.core.auth.models import ApiKey, User
 from toancanh.core.auth.service import API_KEY_PREFIX, create_user
 from toancanh.core.db import Database, utcnow
 from toancanh.core.units import LEVEL_SUBUNIT, Agency, Unit, add_unit, import_official_units, unit_by_code
+from toancanh.demo.cameras import demo_media_dir, seed_cameras
 from toancanh.demo.directions import seed_directions
 from toancanh.demo.field_reports import demo_blobs, seed_reports
 from toancanh.demo.geography import DemoGeography, build_demo
@@ -82,6 +83,7 @@ def seed_demo(db: Database, seed: int = 664) -> bool:
         hamlets = _hamlets(s, geo, commune)
         agencies = _agencies(s, geo, commune, hamlets)
         assets = _assets(s, geo, hamlets)
+        seed_cameras(s, assets, demo_media_dir(db))
         _users(s, agencies)
         _open311_client(s)
         _series(s, assets, random.Random(seed))

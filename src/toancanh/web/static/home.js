@@ -15,6 +15,16 @@
     });
   }
 
+  // A fan from a camera along its view direction (degrees clockwise from north), `range` metres long.
+  function cameraCone(lat, lon, dir, fov, range) {
+    var pts = [[lat, lon]], half = fov / 2, mLat = 111320, mLon = 111320 * Math.cos(lat * Math.PI / 180);
+    for (var i = 0; i <= 12; i++) {
+      var b = (dir - half + (fov * i) / 12) * Math.PI / 180;
+      pts.push([lat + (range * Math.cos(b)) / mLat, lon + (range * Math.sin(b)) / mLon]);
+    }
+    return pts;
+  }
+
   // ---- map ----
   var mapEl = document.getElementById("map");
   if (mapEl && window.L) {
@@ -53,6 +63,19 @@
       }).addTo(map);
       mapEl.dataset.assets = String(fc.features.length);
     }).catch(function (e) { console.error(e); });
+    // Cameras of the registry (the cameras module, when enabled): their view cones under the markers.
+    getJSON("/api/v1/cameras?format=geojson").then(function (fc) {
+      var cones = L.layerGroup();
+      fc.features.forEach(function (f) {
+        var p = f.properties, lon = f.geometry.coordinates[0], lat = f.geometry.coordinates[1];
+        if (p.direction_deg === null || p.direction_deg === undefined) return;
+        var color = p.status === "offline" ? "#ff5d5d" : COLORS.camera;
+        cones.addLayer(L.polygon(cameraCone(lat, lon, p.direction_deg, p.fov_deg || 90, p.range_m || 60),
+          { color: color, weight: 1, fillColor: color, fillOpacity: 0.22, interactive: false }));
+      });
+      cones.addTo(map);
+      mapEl.dataset.cameraCones = String(cones.getLayers().length);
+    }).catch(function () { /* the cameras module is off, or the user may not see cameras */ });
     var legend = L.control({ position: "bottomleft" });
     legend.onAdd = function () {
       var div = L.DomUtil.create("div", "legend");

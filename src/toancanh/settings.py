@@ -73,7 +73,23 @@ class Settings(BaseSettings):
     # The CAP <status> values recorded as events: "Actual" only, unless a drill wants "Exercise" or "Test".
     cap_statuses: list[str] = Field(default_factory=lambda: ["Actual"])
     cap_sender: str = "ioc@toancanh.local"  # <sender> of the IOC's own CAP warnings
-DEFAULT_MODULES = ["admin", "reports", "notifications", "alerts", "indicators", "direction", "cameras"]
+    indicators_max_upload_bytes: int = 20 * 1024 * 1024  # an imported .xlsx or .csv file
+    indicators_max_unzipped_bytes: int = 200 * 1024 * 1024  # an .xlsx's contents, checked before opening
+    indicators_max_rows: int = 200_000
+    # Cameras (modules/cameras): credentials are Fernet-encrypted with this key (empty: generated once into
+    # data_dir/camera_secret_key); the health monitor opens every enabled camera's substream in this process.
+    camera_secret_key: str = ""
+    camera_monitor: bool = True
+    camera_media_dir: Path | None = None  # where `file` sources may live; None: data_dir/media
+    camera_open_timeout_s: float = 10.0
+    camera_read_timeout_s: float = 10.0
+    camera_backoff_initial_s: float = 2.0
+    camera_backoff_max_s: float = 120.0
+    camera_state_interval_s: float = 60.0  # how often a live camera's fps and last frame reach the database
+    camera_mjpeg_max_fps: float = 5.0
+    camera_view_audit_s: float = 300.0  # repeated views of one camera by one user within this count once
+    onvif_probe_address: str = "239.255.255.250:3702"  # WS-Discovery group; tests give a unicast host:port
+    onvif_timeout_s: float = 3.0
     log_json: bool = True
     log_level: str = "INFO"
 

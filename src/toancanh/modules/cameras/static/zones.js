@@ -222,7 +222,13 @@
       var a = document.createElement("a");
       a.href = "#"; a.textContent = z.name;
       a.addEventListener("click", function (e) { e.preventDefault(); select(z.id); });
-      var cells = [a, (kinds[z.kind] || z.kind) + (z.direction ? " (" + z.direction + ")" : ""), (z.purposes || []).join(", "), z.schedule.type];
+      var purposeText = (z.purposes || []).map(function (p) {
+        var box = form.querySelector("input[name=purpose][value='" + p + "']");
+        return box ? box.parentNode.textContent.trim() : p;
+      }).join(", ");
+      var option = form.querySelector("select[name=schedule] option[value='" + z.schedule.type + "']");
+      var cells = [a, (kinds[z.kind] || z.kind) + (z.direction ? " (" + z.direction + ")" : ""), purposeText,
+        option ? option.textContent : z.schedule.type];
       cells.forEach(function (c) { var td = document.createElement("td"); if (typeof c === "string") td.textContent = c; else td.appendChild(c); tr.appendChild(td); });
       tb.appendChild(tr);
     });

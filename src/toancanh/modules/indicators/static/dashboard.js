@@ -49,6 +49,7 @@
             (r.achievement == null ? "" : " (" + esc(r.achievement) + "%)"));
         }
       }).addTo(map);
+      mapEl.dataset.shapes = String(layer.getLayers().length);
       if (layer.getLayers().length) map.fitBounds(layer.getBounds(), { padding: [8, 8] });
     };
     if (shapes) go(shapes); else getJSON("/api/v1/units/geojson").then(go).catch(function (e) { console.error(e); });
@@ -57,7 +58,8 @@
     var url = "/api/v1/indicators/ranking?indicator=" + encodeURIComponent(code) + "&period=" +
       encodeURIComponent(body.dataset.period) + (body.dataset.unit ? "&unit=" + encodeURIComponent(body.dataset.unit) : "");
     getJSON(url).then(function (res) {
-      document.getElementById("ind-rank-name").textContent = "· " + code;
+      var title = document.querySelector('.ind-tile[data-code="' + code + '"] h3');
+      document.getElementById("ind-rank-name").textContent = "· " + (title ? title.textContent : code);
       body.innerHTML = res.units.map(function (r) {
         return "<tr><td>" + (r.rank || "") + "</td><td>" + esc(r.unit_name) + "</td><td>" + (r.value == null ? "—" : esc(r.value)) +
           "</td><td>" + (r.target == null ? "" : esc(r.target)) + "</td><td>" + (r.achievement == null ? "" :

@@ -19,6 +19,7 @@ from toancanh.core.db import Database, utcnow
 from toancanh.core.units import LEVEL_SUBUNIT, Agency, Unit, add_unit, import_official_units, unit_by_code
 from toancanh.demo.cameras import demo_media_dir, seed_cameras
 from toancanh.demo.directions import seed_directions
+from toancanh.demo.edocuments import seed_edocuments
 from toancanh.demo.field_reports import demo_blobs, seed_reports
 from toancanh.demo.geography import DemoGeography, build_demo
 from toancanh.demo.indicators import seed_indicators
@@ -90,6 +91,7 @@ def seed_demo(db: Database, seed: int = 664) -> bool:
         _first_events(s, geo, commune)
         seed_reports(s, demo_blobs(db), seed)
         seed_directions(s, demo_blobs(db))
+        seed_edocuments(s)
         _notification_routes(s)
         seed_indicators(s, commune, hamlets, seed)
     from toancanh.demo.alert_scenarios import seed_alerts

@@ -31,3 +31,30 @@ def test_demo_directives(tmp_path: Path) -> None:
             assert s.scalar(select(func.count()).where(DirectionTask.escalation_level > 0)) >= 3
     finally:
         db.dispose()
+
+
+def test_demo_edocuments(tmp_path: Path) -> None:
+    from toancanh.modules.direction import edocuments
+    from toancanh.modules.direction.models import EDocument
+
+    settings = seeded_demo_settings(tmp_path)
+    db = Database(settings.resolved_database_url)
+    try:
+        with db.session() as s:
+            assert s.scalar(select(func.count()).select_from(EDocument)) == 40
+            m = edocuments.metrics(s, None)
+            assert m["incoming"] == 24 and m["outgoing"] == 16
+            assert m["in_process_overdue"] >= 3 and m["finished_late"] >= 1 and m["finished_on_time"] >= 10
+            assert m["digitally_signed_pct"] is not None and m["digitally_signed_pct"] > 70
+            assert 50 < (m["sent_electronically_pct"] or 0) < 100
+            assert {d.state for d in s.scalars(select(EDocument))} == {
+                "received",
+                "in_process",
+                "finished",
+                "no_action",
+                "drafted",
+                "signed",
+                "sent",
+            }
+    finally:
+        db.dispose()

@@ -1,10 +1,11 @@
-"""Direction and operation (chỉ đạo điều hành): leaders' directives and the tasks agencies carry out."""
+"""Direction and operation (chỉ đạo điều hành): leaders' directives and the tasks agencies carry out, and
+the e-documents register (văn bản điện tử đến / đi)."""
 
 from pathlib import Path
 from typing import Any
 
 from toancanh.core.modules import Module, NavItem
-from toancanh.modules.direction import api, deadlines, web
+from toancanh.modules.direction import api, deadlines, edocs_api, edocs_web, web
 from toancanh.modules.direction.workflow import DIRECTION_TASK
 
 
@@ -17,11 +18,11 @@ module = Module(
     title_vi="Chỉ đạo điều hành",
     title_en="Direction and operation",
     # /ranking and /stats are declared before /{task_id}
-    routers=[api.directives, api.tasks],
-    web_routers=[web.router],
+    routers=[api.directives, api.tasks, edocs_api.router],
+    web_routers=[edocs_web.router, web.router],
     permissions={
-        "leader": {"direction.read", "direction.issue"},
-        "operator": {"direction.read"},
+        "leader": {"direction.read", "direction.issue", "edocuments.write"},
+        "operator": {"direction.read", "edocuments.write"},
         "agency_staff": {"direction.read", "direction.act"},
     },
     nav=[NavItem("/direction", "Chỉ đạo điều hành", "Directions", icon="✔", permission="direction.read")],

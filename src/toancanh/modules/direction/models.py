@@ -110,3 +110,43 @@ class ExtensionRequest(IdMixin, Base):
             "decided_at": self.decided_at.isoformat() if self.decided_at else None,
             "decision_note": self.decision_note,
         }
+
+
+EDOC_DIRECTIONS = ("incoming", "outgoing")
+EDOC_INCOMING_STATES = ("received", "in_process", "finished", "no_action")
+EDOC_OUTGOING_STATES = ("drafted", "signed", "sent")
+EDOC_OPEN_STATES = ("received", "in_process", "drafted", "signed")
+EDOC_DONE_STATES = ("finished", "sent")
+
+
+class EDocument(IdMixin, TimestampMixin, UnitScopedMixin, Base):
+    """An electronic document (văn bản điện tử) of a unit's register: incoming (văn bản đến) or outgoing
+    (văn bản đi), as kept by the document management system (hệ thống quản lý văn bản) it is imported from.
+
+    `external_id` is the document's id in that system, unique per unit: importing it again updates the row.
+    `deadline_at` (hạn xử lý) is the close of office hours of the deadline day, like a task's deadline.
+    """
+
+    __tablename__ = "edocuments"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "external_id"),
+        Index("ix_edocuments_unit_direction_state", "unit_id", "direction", "state"),
+    )
+
+    direction: Mapped[str] = mapped_column(String(8))  # EDOC_DIRECTIONS
+    number: Mapped[str] = mapped_column(String(60))  # số, ký hiệu: "123/UBND-VP"
+    document_date: Mapped[date] = mapped_column(index=True)
+    issuer: Mapped[str] = mapped_column(String(200))  # cơ quan ban hành
+    summary: Mapped[str] = mapped_column(Text)  # trích yếu
+    domain: Mapped[str] = mapped_column(String(32), default="administration", index=True)
+    handler_agency_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("agencies.id"), index=True)
+    handler_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    deadline_at: Mapped[datetime | None]
+    state: Mapped[str] = mapped_column(String(16))
+    finished_at: Mapped[datetime | None]
+    digitally_signed: Mapped[bool] = mapped_column(default=False)
+    sent_electronically: Mapped[bool] = mapped_column(default=False)
+    external_id: Mapped[str | None] = mapped_column(String(100))
+    task_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("direction_tasks.id", ondelete="SET NULL"), index=True
+    )

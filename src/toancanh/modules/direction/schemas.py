@@ -72,3 +72,60 @@ class ActionIn(Strict):
 
     def fields(self) -> dict[str, Any]:
         return {k: v for k, v in self.model_dump().items() if v not in (None, "", [])}
+
+
+# ------------------------------------------------------------------------------------------- e-documents
+
+EDocState = Literal["received", "in_process", "finished", "no_action", "drafted", "signed", "sent"]
+MAX_IMPORT_ROWS = 5000
+
+
+class EDocumentIn(Strict):
+    """One document of the register (văn bản đến / đi), entered by hand or sent by the document system."""
+
+    unit_id: DbId
+    direction: Literal["incoming", "outgoing"]
+    number: str = Field(min_length=1, max_length=60)
+    document_date: dt.date
+    issuer: str = Field(min_length=1, max_length=200)
+    summary: str = Field(min_length=1, max_length=5000)
+    domain: str = Field(default="administration", max_length=32)
+    handler_agency_id: DbId | None = None
+    handler_user_id: DbId | None = None
+    deadline: dt.date | None = None
+    deadline_days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
+    state: EDocState | None = None  # default: received (incoming), drafted (outgoing)
+    finished_at: AwareDatetime | None = None
+    digitally_signed: bool = False
+    sent_electronically: bool = False
+    external_id: str | None = Field(default=None, min_length=1, max_length=100)
+    task_id: DbId | None = None
+
+    @model_validator(mode="after")
+    def _one_deadline(self) -> EDocumentIn:
+        if self.deadline is not None and self.deadline_days is not None:
+            raise ValueError(
+                "Cho một hạn: ngày hoặc số ngày làm việc / "
+                "give at most one of deadline (a date) or deadline_days (working days)"
+            )
+        return self
+
+
+class EDocumentPatch(Strict):
+    """A change of state or of the handling of a document; only the fields given change."""
+
+    state: EDocState | None = None
+    handler_agency_id: DbId | None = None
+    handler_user_id: DbId | None = None
+    deadline: dt.date | None = None
+    digitally_signed: bool | None = None
+    sent_electronically: bool | None = None
+    task_id: DbId | None = None
+    note: str = Field(default="", max_length=2000)
+
+
+class EDocumentImportIn(Strict):
+    """A batch from the document management system: rows with the columns of the import template."""
+
+    unit_id: DbId
+    documents: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_IMPORT_ROWS)

@@ -1,8 +1,9 @@
 """Direction and operation (chỉ đạo điều hành): issuing directives with tasks, the agencies' and leaders'
 steps on a task, and what each user may see.
 
-Other modules call the figures here (`task_figures`, `agency_ranking`): the indicators module reads tasks
-received, done on time and overdue for a unit subtree without importing anything else of this module.
+Other modules call the figures here (`task_figures`, `agency_ranking`, `edocument_figures`): the indicators
+module reads tasks received, done on time and overdue, and the e-documents figures, for a unit subtree without
+importing anything else of this module.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from toancanh.core.files import Blob, BlobStore
 from toancanh.core.units import Agency, Unit, get_unit
 from toancanh.core.workflow import SLA_OVERDUE, SUPERVISOR_ROLES, WorkflowEngine
 from toancanh.core.worktime import VN_TZ
+from toancanh.modules.direction import edocuments
 from toancanh.modules.direction.deadlines import after_working_days, end_of_day
 from toancanh.modules.direction.models import (
     DirectionTask,
@@ -612,3 +614,17 @@ def agency_ranking(
     for rank, row in enumerate(out, 1):
         row["rank"] = rank
     return out
+
+
+def edocument_figures(
+    db: Session,
+    unit_id: int | None = None,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The e-documents register's figures in a unit subtree (None: everywhere), of the documents dated in
+    [since, until]: incoming, outgoing, in process on time / overdue, finished on time / late, % digitally
+    signed, % sent electronically. Not scoped: the caller decides who may see them."""
+    return edocuments.metrics(db, None, unit_id, since=since, until=until, now=now)

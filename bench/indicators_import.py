@@ -26,6 +26,7 @@ from typing import Any
 import openpyxl
 
 from bench._common import main, print_table, rate, raw_sqlite_insert_rate, sig
+from toancanh.core import tables
 from toancanh.core.auth.scope import Principal, ScopedGrant
 from toancanh.core.db import Database
 from toancanh.core.migrate import upgrade
@@ -72,7 +73,7 @@ def run(rows: int = ROWS) -> dict[str, Any]:
                 for i in range(communes)
             )
         data = make_xlsx(rows, communes)
-        limits = intake.Limits(max_bytes=200 * 1024 * 1024, max_rows=rows + 10)
+        limits = tables.Limits(max_bytes=200 * 1024 * 1024, max_rows=rows + 10)
         started = time.perf_counter()
         with db.session() as s:
             ds = catalogue.dataset_by_code(s, "BAO_CAO_NGAY")

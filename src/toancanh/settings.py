@@ -73,9 +73,9 @@ class Settings(BaseSettings):
     # The CAP <status> values recorded as events: "Actual" only, unless a drill wants "Exercise" or "Test".
     cap_statuses: list[str] = Field(default_factory=lambda: ["Actual"])
     cap_sender: str = "ioc@toancanh.local"  # <sender> of the IOC's own CAP warnings
-    indicators_max_upload_bytes: int = 20 * 1024 * 1024  # an imported .xlsx or .csv file
-    indicators_max_unzipped_bytes: int = 200 * 1024 * 1024  # an .xlsx's contents, checked before opening
-    indicators_max_rows: int = 200_000
+    table_max_upload_bytes: int = 20 * 1024 * 1024  # an imported .xlsx or .csv file (indicators, documents)
+    table_max_unzipped_bytes: int = 200 * 1024 * 1024  # an .xlsx's contents, checked before opening
+    table_max_rows: int = 200_000
     # Cameras (modules/cameras): credentials are Fernet-encrypted with this key (empty: generated once into
     # data_dir/camera_secret_key); the health monitor opens every enabled camera's substream in this process.
     camera_secret_key: str = ""

@@ -80,7 +80,7 @@ def test_row_errors_are_all_reported_and_nothing_is_written(client: Any, iworld:
 
 
 def test_file_over_the_size_limit(client: Any, iworld: Any, db: Any, app: Any) -> None:
-    app.state.settings.indicators_max_upload_bytes = 50_000
+    app.state.settings.table_max_upload_bytes = 50_000
     big = csv_bytes([["0066401", "2026-10", 1, 1, 1]] * 5000, header=HEADER)
     assert len(big) > 50_000
     r = upload(client, iworld.auth("op_a"), big, name="big.csv")

@@ -16,18 +16,22 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from toancanh.core import audit, outbox
 from toancanh.core.assets import DOMAINS
 from toancanh.core.auth.models import User
 from toancanh.core.auth.scope import Principal
+from toancanh.core.errors import Conflict
+from toancanh.core.tables import Limits as UploadLimits
+from toancanh.core.tables import Problems as RowProblems
+from toancanh.core.tables import read_table
 from toancanh.core.units import Agency, Unit, get_unit
 from toancanh.core.worktime import VN_TZ, WorkCalendar
 from toancanh.modules.direction.deadlines import end_of_day
 from toancanh.modules.direction.edocuments import IMPORTED, WRITE, states_of
 from toancanh.modules.direction.models import EDOC_DONE_STATES, DirectionTask, EDocument
-from toancanh.modules.indicators.service import RowProblems, UploadLimits, read_table
 
 REQUIRED = ("external_id", "direction", "number", "document_date", "issuer", "summary", "state")
 OPTIONAL = (
@@ -322,7 +326,13 @@ def write(
                 changed = True
         result.updated += changed
         result.unchanged += not changed
-    db.flush()
+    try:
+        db.flush()
+    except IntegrityError as exc:  # another import registered one of these external ids just now
+        raise Conflict(
+            "Văn bản đang được nhập đồng thời từ nguồn khác; hãy thử lại",
+            "The same documents are being imported at the same time; try again",
+        ) from exc
     counts = result.as_dict()
     audit.record_by(
         db,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
+from toancanh.core import tables
 from toancanh.core.api.deps import CurrentPrincipal, SessionDep
 from toancanh.core.api.schemas import DbId
 from toancanh.core.audit import record_by
@@ -220,7 +221,7 @@ def push_values(
     """Values from another system, checked like a file: any error and nothing is written (422)."""
     principal.require(SUBMIT)
     ds = catalogue.dataset_by_code(db, body.dataset)
-    problems = intake.Problems()
+    problems = tables.Problems()
     records = intake.records_from_batch(body.values, ds, problems)
     clean = intake.check_records(db, principal, ds, records, problems)
     problems.raise_if_any()
@@ -390,7 +391,7 @@ def template(
         )
     elements = catalogue.elements_by_code(db, set(ds.element_codes))
     return Response(
-        intake.template_xlsx(ds, elements, units, p.code), media_type=intake.XLSX_MIME, headers=headers
+        intake.template_xlsx(ds, elements, units, p.code), media_type=tables.XLSX_MIME, headers=headers
     )
 
 
@@ -407,7 +408,7 @@ def import_file(
     or with `?errors=xlsx` the same list as a workbook."""
     principal.require(SUBMIT)
     ds = catalogue.dataset_by_code(db, code)
-    limits = intake.Limits.from_settings(request.app.state.settings)
+    limits = tables.Limits.from_settings(request.app.state.settings)
     data = file.file.read(limits.max_bytes + 1)
     try:
         result = intake.import_file(db, principal, ds, file.filename or "", data, limits)
@@ -417,7 +418,7 @@ def import_file(
             return Response(
                 intake.export_errors_xlsx(exc.details["errors"]),
                 status_code=exc.status,
-                media_type=intake.XLSX_MIME,
+                media_type=tables.XLSX_MIME,
                 headers={"Content-Disposition": f'attachment; filename="loi_{ds.code}.xlsx"'},
             )
         raise

@@ -27,9 +27,6 @@ from toancanh.core.auth.scope import Principal
 from toancanh.core.units import Unit
 from toancanh.modules.indicators import formula
 from toancanh.modules.indicators.catalogue import dataset_by_code, elements_by_code, indicator_by_code
-from toancanh.modules.indicators.intake import Limits as UploadLimits
-from toancanh.modules.indicators.intake import Problems as RowProblems
-from toancanh.modules.indicators.intake import read_table
 from toancanh.modules.indicators.models import DataElement, DataValue, Indicator, Target
 from toancanh.modules.indicators.periods import (
     PERIOD_TYPES,
@@ -55,8 +52,6 @@ __all__ = [
     "READ",
     "SUBMIT",
     "Figure",
-    "RowProblems",
-    "UploadLimits",
     "achievement",
     "band_of",
     "compute",
@@ -64,7 +59,6 @@ __all__ = [
     "figure",
     "indicator_by_code",
     "ranking",
-    "read_table",
     "readable_domains",
     "trend",
 ]

@@ -15,7 +15,8 @@ Two requests acting on the same case at once: load the case with `with_for_updat
 calling `transition()`, so that the second request sees the first one's state.
 
 Layout: `definitions` (what a module declares: `CaseType`, `Transition`, `StateSLA`), `models` (the
-`CaseMixin` columns and the `CaseHistory` table) and `engine` (the `WorkflowEngine`).
+`CaseMixin` columns and the `CaseHistory` table), `engine` (the `WorkflowEngine`) and `watch`
+(`DeadlineWatch`, the periodic deadline check of one case type in a running app).
 """
 
 from toancanh.core.workflow.definitions import (
@@ -32,6 +33,7 @@ from toancanh.core.workflow.definitions import (
 )
 from toancanh.core.workflow.engine import WorkflowEngine
 from toancanh.core.workflow.models import CaseHistory, CaseMixin
+from toancanh.core.workflow.watch import DeadlineWatch
 
 __all__ = [
     "ANY_STATE",
@@ -42,6 +44,7 @@ __all__ = [
     "CaseHistory",
     "CaseMixin",
     "CaseType",
+    "DeadlineWatch",
     "EscalationHook",
     "Guard",
     "StateSLA",

@@ -10,17 +10,13 @@ due on Friday 8/5 at 17:00.
 from __future__ import annotations
 
 import logging
-import weakref
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from toancanh.core import audit, outbox
 from toancanh.core.auth.service import role_holders
-from toancanh.core.db import Database
-from toancanh.core.tasks import run_every, spawn
-from toancanh.core.workflow import WorkflowEngine
+from toancanh.core.workflow import DeadlineWatch
 from toancanh.core.worktime import VN_TZ, WorkCalendar
 from toancanh.modules.direction.models import DirectionTask
 from toancanh.modules.direction.workflow import DIRECTION_TASK
@@ -32,8 +28,6 @@ FIRST_CHECK_AFTER_S = 7.0
 ESCALATED = "toancanh.direction.task.escalated"
 LEADER_ROLE = "leader"
 MAX_DAYS = 365
-
-_hooked: weakref.WeakSet[WorkflowEngine] = weakref.WeakSet()
 
 
 def end_of_day(calendar: WorkCalendar, day: date) -> datetime:
@@ -53,18 +47,6 @@ def after_working_days(calendar: WorkCalendar, issued: datetime, days: int) -> d
         if calendar.is_working_day(day):
             counted += 1
     return end_of_day(calendar, day)
-
-
-def check_once(
-    db: Database, engine: WorkflowEngine, now: datetime | None = None
-) -> list[tuple[int, str, str]]:
-    """One pass over the open tasks as of `now`: (task id, old status, new status) per change."""
-    with db.session() as s:
-        changed = engine.check_deadlines(s, DIRECTION_TASK, DirectionTask, now)
-        out = [(task.id, old, new) for task, old, new in changed]
-    if out:
-        log.info("task deadlines: %d changed", len(out))
-    return out
 
 
 def escalate(db: Session, task: DirectionTask, level: int) -> None:
@@ -100,25 +82,13 @@ def escalate(db: Session, task: DirectionTask, level: int) -> None:
     )
 
 
-def install(engine: WorkflowEngine) -> None:
-    """Register the case type's escalation hook on `engine`, once however often the app starts."""
-    if engine not in _hooked:
-        engine.on_escalate(DIRECTION_TASK.name, escalate)
-        _hooked.add(engine)
-
-
-async def start(app: Any) -> None:
-    """Startup hook: the escalation hook and the minute-by-minute deadline loop."""
-    engine: WorkflowEngine = app.state.workflow
-    install(engine)
-    db: Database = app.state.db
-    spawn(
-        app,
-        run_every(
-            CHECK_EVERY_S,
-            lambda: check_once(db, engine),
-            "direction-deadlines",
-            first_after_s=FIRST_CHECK_AFTER_S,
-        ),
-        "direction-deadlines",
-    )
+WATCH = DeadlineWatch(
+    DIRECTION_TASK,
+    DirectionTask,
+    escalate,
+    "direction-deadlines",
+    every_s=CHECK_EVERY_S,
+    first_after_s=FIRST_CHECK_AFTER_S,
+)
+"""The minute-by-minute check; `start` is the module's startup hook."""
+install, check_once, start = WATCH.install, WATCH.check_once, WATCH.start

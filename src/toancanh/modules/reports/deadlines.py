@@ -10,18 +10,13 @@ audit entry, once per overdue deadline.
 from __future__ import annotations
 
 import logging
-import weakref
-from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from toancanh.core import audit, outbox
 from toancanh.core.auth.models import User
 from toancanh.core.auth.service import role_holders
-from toancanh.core.db import Database
-from toancanh.core.tasks import run_every, spawn
-from toancanh.core.workflow import WorkflowEngine
+from toancanh.core.workflow import DeadlineWatch
 from toancanh.modules.reports.models import FieldReport
 from toancanh.modules.reports.workflow import FIELD_REPORT
 
@@ -31,20 +26,6 @@ CHECK_EVERY_S = 60.0
 FIRST_CHECK_AFTER_S = 5.0  # catch up on the time the app was down, once it has started
 ESCALATED = "toancanh.reports.report.escalated"
 LEADER_ROLE = "leader"
-
-_hooked: weakref.WeakSet[WorkflowEngine] = weakref.WeakSet()
-
-
-def check_once(
-    db: Database, engine: WorkflowEngine, now: datetime | None = None
-) -> list[tuple[int, str, str]]:
-    """One pass over the open reports as of `now`: (report id, old status, new status) per change."""
-    with db.session() as s:
-        changed = engine.check_deadlines(s, FIELD_REPORT, FieldReport, now)
-        out = [(report.id, old, new) for report, old, new in changed]
-    if out:
-        log.info("report deadlines: %d changed", len(out))
-    return out
 
 
 def leaders_of(db: Session, report: FieldReport) -> list[User]:
@@ -95,25 +76,13 @@ def escalate(db: Session, report: FieldReport, level: int) -> None:
     )
 
 
-def install(engine: WorkflowEngine) -> None:
-    """Register the escalation hook on `engine`, once however often the app starts."""
-    if engine not in _hooked:
-        engine.on_escalate(FIELD_REPORT.name, escalate)
-        _hooked.add(engine)
-
-
-async def start(app: Any) -> None:
-    """Startup hook: the escalation hook and the minute-by-minute deadline loop."""
-    engine: WorkflowEngine = app.state.workflow
-    install(engine)
-    db: Database = app.state.db
-    spawn(
-        app,
-        run_every(
-            CHECK_EVERY_S,
-            lambda: check_once(db, engine),
-            "reports-deadlines",
-            first_after_s=FIRST_CHECK_AFTER_S,
-        ),
-        "reports-deadlines",
-    )
+WATCH = DeadlineWatch(
+    FIELD_REPORT,
+    FieldReport,
+    escalate,
+    "reports-deadlines",
+    every_s=CHECK_EVERY_S,
+    first_after_s=FIRST_CHECK_AFTER_S,
+)
+"""The minute-by-minute check; `start` is the module's startup hook."""
+install, check_once, start = WATCH.install, WATCH.check_once, WATCH.start

@@ -16,7 +16,16 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-DEFAULT_MODULES = ["admin", "reports", "notifications", "alerts", "indicators", "direction", "cameras"]
+DEFAULT_MODULES = [
+    "admin",
+    "reports",
+    "notifications",
+    "alerts",
+    "indicators",
+    "direction",
+    "cameras",
+    "vision",
+]
 
 
 class Settings(BaseSettings):
@@ -88,6 +97,7 @@ class Settings(BaseSettings):
     camera_state_interval_s: float = 60.0  # how often a live camera's fps and last frame reach the database
     camera_mjpeg_max_fps: float = 5.0
     camera_view_audit_s: float = 300.0  # repeated views of one camera by one user within this count once
+    vision_enabled: bool = False  # run the video analytics pipelines in the app process
     onvif_probe_address: str = "239.255.255.250:3702"  # WS-Discovery group; tests give a unicast host:port
     onvif_timeout_s: float = 3.0
     log_json: bool = True

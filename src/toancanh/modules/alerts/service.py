@@ -18,11 +18,19 @@ from toancanh.core.auth.scope import Principal, get_scoped, scoped
 from toancanh.core.db import utcnow
 from toancanh.core.errors import BadRequest, Conflict
 from toancanh.core.units import Unit
+from toancanh.modules.alerts import events as _events
 from toancanh.modules.alerts.alerting import summary as alert_summary
+from toancanh.modules.alerts.events import EventIn as EventIn  # other modules record events with these
+from toancanh.modules.alerts.events import Recorded as Recorded
 from toancanh.modules.alerts.models import Alert, AlertRule, AlertRuleVersion
 from toancanh.modules.alerts.rules import RuleSpec, parse_rule
 
 RULE_SAVED = "toancanh.alerts.rule.saved"
+
+
+def record_events(db: Session, items: list[EventIn]) -> Recorded:
+    """Record events from another module (a camera's analytics, ...) in the caller's transaction."""
+    return _events.record(db, items)
 
 
 def rule_summary(r: AlertRule) -> dict[str, Any]:

@@ -21,10 +21,16 @@ from toancanh.core.errors import BadRequest, Conflict, NotFound
 from toancanh.core.geo import feature, feature_collection
 from toancanh.core.units import Unit
 from toancanh.modules.cameras import geometry
-from toancanh.modules.cameras.models import GROUPS, PURPOSES, Camera, CameraZone
+from toancanh.modules.cameras.geometry import zone_active as zone_active  # re-exported for modules/vision
+from toancanh.modules.cameras.models import GROUPS, PURPOSES, CameraZone
+from toancanh.modules.cameras.models import Camera as Camera  # re-exported for modules/vision
 from toancanh.modules.cameras.schemas import CameraCreate, CameraUpdate, ZoneIn, ZoneUpdate
-from toancanh.modules.cameras.stream import Source
-from toancanh.modules.cameras.vault import Vault
+from toancanh.modules.cameras.stream import Source as Source
+from toancanh.modules.cameras.stream import StreamError as StreamError  # re-exported for modules/vision
+from toancanh.modules.cameras.stream import encode_jpeg as encode_jpeg
+from toancanh.modules.cameras.stream import frames as frames
+from toancanh.modules.cameras.stream import to_image as to_image
+from toancanh.modules.cameras.vault import Vault as Vault
 from toancanh.settings import Settings
 
 READ, WRITE, VIEW, DISCOVER = "cameras.read", "cameras.write", "cameras.view", "cameras.discover"

@@ -1,0 +1,41 @@
+"""Video analytics (phân tích hình ảnh), first slice: per camera, motion first, a detector plugin on the
+motion regions, a tracker, zone logic (enter/leave with inertia, loitering, line crossing) and events with
+their best snapshot recorded through the alerts module.
+
+Pipelines start in the app only with the setting `vision_enabled` (off by default: a small server has two
+cores, and the analysis belongs in worker processes in a later slice).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from toancanh.core.modules import Module
+
+
+async def _startup(app: Any) -> None:
+    if not app.state.settings.vision_enabled:
+        return
+    import asyncio
+
+    from toancanh.modules.vision.runtime import VisionRuntime
+
+    app.state.vision = VisionRuntime(app)
+    await asyncio.to_thread(app.state.vision.start)
+
+
+async def _shutdown(app: Any) -> None:
+    runtime = getattr(app.state, "vision", None)
+    if runtime is not None:
+        import asyncio
+
+        await asyncio.to_thread(runtime.stop)
+
+
+module = Module(
+    name="vision",
+    title_vi="Phân tích hình ảnh",
+    title_en="Video analytics",
+    on_startup=[_startup],
+    on_shutdown=[_shutdown],
+)

@@ -17,6 +17,7 @@ from toancanh.core.auth.models import ApiKey, User
 from toancanh.core.auth.service import API_KEY_PREFIX, create_user
 from toancanh.core.db import Database, utcnow
 from toancanh.core.units import LEVEL_SUBUNIT, Agency, Unit, add_unit, import_official_units, unit_by_code
+from toancanh.demo.calendar import seed_calendar
 from toancanh.demo.cameras import demo_media_dir, seed_cameras
 from toancanh.demo.directions import seed_directions
 from toancanh.demo.edocuments import seed_edocuments
@@ -92,6 +93,7 @@ def seed_demo(db: Database, seed: int = 664) -> bool:
         seed_reports(s, demo_blobs(db), seed)
         seed_directions(s, demo_blobs(db))
         seed_edocuments(s)
+        seed_calendar(s, demo_blobs(db))
         _notification_routes(s)
         seed_indicators(s, commune, hamlets, seed)
     from toancanh.demo.alert_scenarios import seed_alerts

@@ -18,7 +18,8 @@ def test_demo_directives(tmp_path: Path) -> None:
     db = Database(settings.resolved_database_url)
     try:
         with db.session() as s:
-            assert s.scalar(select(func.count()).select_from(Directive)) == len(DIRECTIVES) == 12
+            # the dozen directives, and the conclusions of the demo's finished meeting
+            assert s.scalar(select(func.count()).select_from(Directive)) == len(DIRECTIVES) + 1 == 13
             states = dict(
                 s.execute(select(DirectionTask.state, func.count()).group_by(DirectionTask.state))
                 .tuples()
@@ -56,5 +57,30 @@ def test_demo_edocuments(tmp_path: Path) -> None:
                 "signed",
                 "sent",
             }
+    finally:
+        db.dispose()
+
+
+def test_demo_calendar_and_meetings(tmp_path: Path) -> None:
+    from toancanh.demo.calendar import SCHEDULE
+    from toancanh.modules.direction.calendar import conflicts
+    from toancanh.modules.direction.calendar_models import CalendarEntry, Meeting
+
+    settings = seeded_demo_settings(tmp_path)
+    db = Database(settings.resolved_database_url)
+    try:
+        with db.session() as s:
+            entries = list(s.scalars(select(CalendarEntry)))
+            assert len(entries) == len(SCHEDULE) + 2
+            clashes = {k for k, v in conflicts(s, entries).items() if v}
+            assert len(clashes) == 2  # the chairman's Thursday morning
+            done, upcoming = sorted(s.scalars(select(Meeting)), key=lambda m: m.state != "finished")
+            assert done.state == "finished" and upcoming.state == "planned"
+            assert done.directive_id is not None and all(c["task_id"] for c in done.conclusions)
+            tasks = list(
+                s.scalars(select(DirectionTask).where(DirectionTask.directive_id == done.directive_id))
+            )
+            assert len(tasks) == 3
+            assert {(t.source_kind, t.source_id) for t in tasks} == {("meeting_conclusion", done.id)}
     finally:
         db.dispose()

@@ -8,24 +8,15 @@ DejaVu Sans, which Debian and most Linux systems ship; without it the text is tr
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from toancanh.core.pdf import FONT_DIRS, UnicodePDF, find_font_dir
 from toancanh.core.worktime import VN_TZ
-
-FONT_DIRS = (
-    Path("/usr/share/fonts/truetype/dejavu"),
-    Path("/usr/share/fonts/dejavu"),
-    Path("/usr/share/fonts/TTF"),
-    Path("/usr/local/share/fonts"),
-)
-FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 
 _WORDS: dict[str, tuple[str, str]] = {
     "title": ("BÁO CÁO SAU SỰ CỐ", "AFTER-ACTION REPORT"),
@@ -109,41 +100,11 @@ _ROLES = {
 }
 
 
-def find_font_dir(candidates: Sequence[Path] = FONT_DIRS) -> Path | None:
-    """The first folder holding DejaVu Sans regular and bold, or None."""
-    for folder in candidates:
-        if all((folder / name).is_file() for name in FONT_FILES.values()):
-            return folder
-    return None
-
-
-def ascii_text(text: str) -> str:
-    """Vietnamese without diacritics, for the core PDF fonts (Latin-1 only)."""
-    text = text.replace("đ", "d").replace("Đ", "D").replace("—", "-").replace("→", "->")
-    decomposed = unicodedata.normalize("NFKD", text)
-    return (
-        "".join(c for c in decomposed if not unicodedata.combining(c))
-        .encode("latin-1", "replace")
-        .decode("latin-1")
-    )
-
-
-class _Report(FPDF):
-    base_family: str
-    clean: Callable[[str], str]
-
+class _Report(UnicodePDF):
     def __init__(self, lang: str, font_dir: Path | None, footer_text: str) -> None:
-        super().__init__(format="A4")
+        super().__init__(font_dir)
         self.report_lang = lang
         self.footer_text = footer_text
-        if font_dir is not None:
-            for style, name in FONT_FILES.items():
-                self.add_font("DejaVu", style, str(font_dir / name))
-            self.base_family = "DejaVu"
-            self.clean = str
-        else:
-            self.base_family = "Helvetica"
-            self.clean = ascii_text
         self.set_auto_page_break(auto=True, margin=15)
         self.set_margins(15, 15, 15)
         self.alias_nb_pages()

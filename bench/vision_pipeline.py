@@ -29,8 +29,8 @@ import av
 import numpy as np
 
 from bench._common import main, print_table, sig
-from toancanh.modules.vision.config import PipelineConfig
 from toancanh.modules.vision.pipeline import Pipeline
+from toancanh.modules.vision.schemas import PipelineConfig
 from toancanh.modules.vision.zones import ZoneSpec
 
 NAME = "vision_pipeline"

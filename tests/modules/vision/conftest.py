@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from toancanh.core.worktime import VN_TZ
-from toancanh.modules.vision.config import PipelineConfig
 from toancanh.modules.vision.pipeline import FrameResult, Pipeline
+from toancanh.modules.vision.schemas import PipelineConfig
 from toancanh.modules.vision.zones import ScheduleCheck, ZoneSpec
 from toancanh.settings import Settings
 

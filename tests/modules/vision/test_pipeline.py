@@ -12,8 +12,8 @@ from pydantic import ValidationError
 
 from tests.modules.vision.conftest import FPS, MONDAY_10, analyse, events, make_clip
 from toancanh.core.worktime import WorkCalendar
-from toancanh.modules.vision.config import HogDetectorConfig, OnnxDetectorConfig, PipelineConfig
 from toancanh.modules.vision.detectors import DetectorNotConfigured, HogPeople, build_detector
+from toancanh.modules.vision.schemas import HogDetectorConfig, OnnxDetectorConfig, PipelineConfig
 from toancanh.modules.vision.service import schedule_check
 from toancanh.modules.vision.zones import crossing
 

@@ -8,9 +8,11 @@ cores, and the analysis belongs in worker processes in a later slice).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from toancanh.core.modules import Module
+from toancanh.core.modules import Module, NavItem
+from toancanh.modules.vision import api, web
 
 
 async def _startup(app: Any) -> None:
@@ -36,6 +38,10 @@ module = Module(
     name="vision",
     title_vi="Phân tích hình ảnh",
     title_en="Video analytics",
+    routers=[api.router],
+    web_routers=[web.router],
+    nav=[NavItem("/vision", "Phân tích hình ảnh", "Video analytics", permission="cameras.read")],
+    templates_dir=str(Path(__file__).parent / "templates"),
     on_startup=[_startup],
     on_shutdown=[_shutdown],
 )

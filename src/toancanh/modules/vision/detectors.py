@@ -14,13 +14,13 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from toancanh.modules.vision.config import (
+from toancanh.modules.vision.motion import Box
+from toancanh.modules.vision.schemas import (
     DetectorConfig,
     HogDetectorConfig,
     NoneDetectorConfig,
     OnnxDetectorConfig,
 )
-from toancanh.modules.vision.motion import Box
 
 
 class DetectorNotConfigured(Exception):

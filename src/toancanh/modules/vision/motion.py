@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from toancanh.modules.vision.config import MotionConfig
+from toancanh.modules.vision.schemas import MotionConfig
 
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in 0..1 of the image
 

@@ -23,9 +23,9 @@ import numpy as np
 
 from toancanh.modules.cameras import service as cameras
 from toancanh.modules.cameras.service import Source
-from toancanh.modules.vision.config import PipelineConfig
 from toancanh.modules.vision.detectors import Detector, build_detector
 from toancanh.modules.vision.motion import Box, MotionDetector
+from toancanh.modules.vision.schemas import PipelineConfig
 from toancanh.modules.vision.tracker import Track, Tracker
 from toancanh.modules.vision.zones import ScheduleCheck, ZoneEvent, ZoneLogic, ZoneSpec
 

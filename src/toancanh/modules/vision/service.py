@@ -21,8 +21,8 @@ from toancanh.core.worktime import WorkCalendar
 from toancanh.modules.alerts import service as alerts
 from toancanh.modules.cameras import service as cameras
 from toancanh.modules.cameras.service import Camera
-from toancanh.modules.vision.config import DetectorConfig, NoneDetectorConfig, PipelineConfig
 from toancanh.modules.vision.pipeline import Pipeline, PipelineRunner, VisionEvent
+from toancanh.modules.vision.schemas import DetectorConfig, NoneDetectorConfig, PipelineConfig
 from toancanh.modules.vision.zones import ScheduleCheck, ZoneSpec
 
 log = logging.getLogger(__name__)

@@ -22,6 +22,8 @@ from toancanh.modules.alerts import events as _events
 from toancanh.modules.alerts.alerting import summary as alert_summary
 from toancanh.modules.alerts.events import EventIn as EventIn  # other modules record events with these
 from toancanh.modules.alerts.events import Recorded as Recorded
+from toancanh.modules.alerts.incidents import incident_row as incident_row
+from toancanh.modules.alerts.incidents import list_incidents as list_incidents
 from toancanh.modules.alerts.models import Alert, AlertRule, AlertRuleVersion
 from toancanh.modules.alerts.rules import RuleSpec, parse_rule
 

@@ -5,7 +5,16 @@ from pathlib import Path
 from typing import Any
 
 from toancanh.core.modules import Module, NavItem
-from toancanh.modules.direction import api, calendar_api, calendar_web, deadlines, edocs_api, edocs_web, web
+from toancanh.modules.direction import (
+    api,
+    calendar_api,
+    calendar_web,
+    deadlines,
+    edocs_api,
+    edocs_web,
+    mobile,
+    web,
+)
 from toancanh.modules.direction.workflow import DIRECTION_TASK
 
 
@@ -19,7 +28,7 @@ module = Module(
     title_en="Direction and operation",
     # /ranking and /stats are declared before /{task_id}
     routers=[api.directives, api.tasks, edocs_api.router, calendar_api.entries, calendar_api.meeting_router],
-    web_routers=[edocs_web.router, calendar_web.router, web.router],
+    web_routers=[edocs_web.router, calendar_web.router, mobile.router, web.router],
     permissions={
         "leader": {"direction.read", "direction.issue", "edocuments.write", "calendar.write"},
         "operator": {"direction.read", "edocuments.write", "calendar.write"},
@@ -27,6 +36,7 @@ module = Module(
     },
     nav=[
         NavItem("/direction", "Chỉ đạo điều hành", "Directions", icon="✔", permission="direction.read"),
+        NavItem("/direction/mobile", "Lãnh đạo (điện thoại)", "Leader (phone)", permission="direction.issue"),
         NavItem(
             "/direction/calendar", "Lịch công tác", "Work calendar", icon="📅", permission="direction.read"
         ),

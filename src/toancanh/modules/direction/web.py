@@ -35,6 +35,7 @@ from toancanh.web import render
 from toancanh.web.pages import locale_of, page_principal
 
 router = APIRouter(prefix="/direction")
+BACK_PAGES = {"/direction/mobile": "/direction/mobile"}  # where a form may send the user back to
 TASK_ROWS = 3  # task rows of the directive form; empty rows are skipped
 MAX_UPLOAD = 10 * 1024 * 1024
 VIEWS = ("all", "agency", "leader", "source")
@@ -406,6 +407,7 @@ def task_action(
     new_deadline: Annotated[str, Form(max_length=40)] = "",
     request_id: Annotated[str, Form(max_length=20)] = "",
     file: Annotated[UploadFile | None, File()] = None,
+    back: Annotated[str, Form(max_length=40)] = "",
 ) -> Any:
     """One step from the task page's forms; the uploaded file is the progress attachment or the evidence."""
     principal = page_principal(request, db, service.READ)
@@ -441,7 +443,9 @@ def task_action(
         db.rollback()
         task = service.get_task(db, principal, task_id)
         return _task_page(request, db, principal, task, _message(exc, locale_of(request)), 400)
-    return RedirectResponse(f"/direction/tasks/{task.id}", status_code=303)
+    # the leader's phone view decides extensions in place; any other value goes to the task page
+    target = BACK_PAGES.get(back, f"/direction/tasks/{task.id}")
+    return RedirectResponse(target, status_code=303)
 
 
 def _date(value: str) -> date | None:

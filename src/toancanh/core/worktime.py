@@ -253,6 +253,24 @@ class WorkCalendar:
             raise ValueError(f"days must be >= 0, got {days}")
         return _to_aware(self._add_us(_to_local(start, "start"), days * self._us_per_day))
 
+    def close_of(self, d: date) -> datetime:
+        """The close of office hours on ``d`` (17:00 by default), in Vietnam's time zone."""
+        return datetime.combine(d, self.office_hours[-1][1], tzinfo=VN_TZ)
+
+    def close_after_working_days(self, start: datetime, days: int) -> datetime:
+        """The close of the ``days``-th working day after the day of ``start``: "within N working days" of
+        an administrative deadline counts whole days from the next day on, unlike `add_working_days`, which
+        adds working time. Tuesday + 1 is Wednesday 17:00, whatever the hour on Tuesday."""
+        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+            raise ValueError(f"days must be a whole number >= 1, got {days!r}")
+        day = _to_local(start, "start").date()
+        counted = 0
+        while counted < days:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                counted += 1
+        return self.close_of(day)
+
     def _add_us(self, local: datetime, remaining: int) -> datetime:
         cur = self._next_moment(local)
         while True:

@@ -10,14 +10,14 @@ due on Friday 8/5 at 17:00.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
 from toancanh.core import audit, outbox
 from toancanh.core.auth.service import role_holders
 from toancanh.core.workflow import DeadlineWatch
-from toancanh.core.worktime import VN_TZ, WorkCalendar
+from toancanh.core.worktime import WorkCalendar
 from toancanh.modules.direction.models import DirectionTask
 from toancanh.modules.direction.workflow import DIRECTION_TASK
 
@@ -32,21 +32,14 @@ MAX_DAYS = 365
 
 def end_of_day(calendar: WorkCalendar, day: date) -> datetime:
     """The close of office hours on `day` (17:00 by default), in Vietnam's time zone."""
-    close = calendar.office_hours[-1][1]
-    return datetime.combine(day, close, tzinfo=VN_TZ)
+    return calendar.close_of(day)
 
 
 def after_working_days(calendar: WorkCalendar, issued: datetime, days: int) -> datetime:
-    """The close of the `days`-th working day after the day of `issued` (days >= 1)."""
+    """The close of the `days`-th working day after the day of `issued` (1 <= days <= MAX_DAYS)."""
     if isinstance(days, bool) or not 1 <= days <= MAX_DAYS:
         raise ValueError(f"days must be 1-{MAX_DAYS}")
-    day = issued.astimezone(VN_TZ).date()
-    counted = 0
-    while counted < days:
-        day += timedelta(days=1)
-        if calendar.is_working_day(day):
-            counted += 1
-    return end_of_day(calendar, day)
+    return calendar.close_after_working_days(issued, days)
 
 
 def escalate(db: Session, task: DirectionTask, level: int) -> None:

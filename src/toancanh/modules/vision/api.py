@@ -32,12 +32,18 @@ def pipeline_status(request: Request, db: Any, principal: Any) -> dict[str, Any]
                 "decoded": stats.decoded if stats else 0,
                 "analysed": stats.analysed if stats else 0,
                 "skipped": stats.skipped if stats else 0,
+                "detector_skipped": runner.pipeline.detector_skipped if runner is not None else 0,
                 "events": stats.events if stats else 0,
                 "errors": stats.errors if stats else 0,
                 "last_error": (stats.last_error or None) if stats else None,
             }
         )
-    return {"enabled": bool(request.app.state.settings.vision_enabled), "cameras": cameras}
+    detectors = runtime.detectors.summary() if runtime is not None else []
+    return {
+        "enabled": bool(request.app.state.settings.vision_enabled),
+        "cameras": cameras,
+        "detectors": detectors,
+    }
 
 
 @router.get("/status")

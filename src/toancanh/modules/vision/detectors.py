@@ -3,7 +3,8 @@
 - `none`: motion only, every motion box is an `object`.
 - `hog`: OpenCV's built-in HOG + linear SVM people detector (no weights to download), run on each motion
   region grown by a margin and scaled up to the detector's 64x128 window when small.
-- `onnx`: a user-supplied YOLO-style model; this slice has the interface only and says so clearly.
+- `onnx`: a user-supplied YOLO-style model with onnxruntime (`onnx_detector`); cameras using the same model
+  share one `DetectorQueue` (`detector_queue`) that batches their crops.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from toancanh.modules.vision.schemas import (
     DetectorConfig,
     HogDetectorConfig,
     NoneDetectorConfig,
-    OnnxDetectorConfig,
 )
+
+
+class DetectorBusy(Exception):
+    """The shared detector is overloaded: this frame is skipped (and counted) instead of waiting."""
 
 
 class DetectorNotConfigured(Exception):
@@ -93,27 +97,11 @@ class HogPeople:
         return out
 
 
-class OnnxStub:
-    """`onnx`: the interface of the model detector; it runs in a later slice."""
-
-    def __init__(self, config: OnnxDetectorConfig) -> None:
-        if not config.model_path:
-            raise DetectorNotConfigured(
-                "Bộ nhận dạng onnx chưa được cấu hình: cần đường dẫn tệp mô hình (model_path)",
-                "The onnx detector is not configured: a model file (model_path) is required",
-            )
-        raise DetectorNotConfigured(
-            "Bộ nhận dạng onnx chưa có trong phiên bản này; dùng 'hog' hoặc 'none'",
-            "The onnx detector is not available in this version yet; use 'hog' or 'none'",
-        )
-
-    def detect(self, image: np.ndarray, regions: list[Box]) -> list[Detection]:  # pragma: no cover
-        raise NotImplementedError
-
-
 def build_detector(config: DetectorConfig) -> Detector:
     if isinstance(config, NoneDetectorConfig):
         return MotionOnly()
     if isinstance(config, HogDetectorConfig):
         return HogPeople(config)
-    return OnnxStub(config)
+    from toancanh.modules.vision.onnx_detector import OnnxDetector, OnnxModel
+
+    return OnnxDetector(OnnxModel(config))

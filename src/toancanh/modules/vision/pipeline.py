@@ -23,7 +23,7 @@ import numpy as np
 
 from toancanh.modules.cameras import service as cameras
 from toancanh.modules.cameras.service import Source
-from toancanh.modules.vision.detectors import Detector, build_detector
+from toancanh.modules.vision.detectors import Detector, DetectorBusy, build_detector
 from toancanh.modules.vision.motion import Box, MotionDetector
 from toancanh.modules.vision.schemas import PipelineConfig
 from toancanh.modules.vision.tracker import Track, Tracker
@@ -52,6 +52,7 @@ class FrameResult:
     motion: list[Box]
     tracks: list[Track]
     events: list[VisionEvent]
+    skipped: bool = False  # the shared detector was overloaded: this frame was not analysed further
 
 
 class FrameSampler:
@@ -98,13 +99,19 @@ class Pipeline:
             schedule_active=schedule_active,
         )
         self.frames = 0
+        self.detector_skipped = 0
 
     def process(self, image: np.ndarray, t: float, at: datetime) -> FrameResult:
         """Analyse one (due) BGR frame taken at video time `t` seconds, wall time `at`."""
         self.frames += 1
         small = downscale(image, self.config.detect_width)
         motion = self.motion.detect(small)
-        detections = self.detector.detect(small, motion) if motion else []
+        try:
+            detections = self.detector.detect(small, motion) if motion else []
+        except DetectorBusy:
+            # the tracker and zones do not see this frame at all: an object is not "lost" for it
+            self.detector_skipped += 1
+            return FrameResult(motion, [copy.copy(tr) for tr in self.tracker.tracks.values()], [], True)
         ended = self.tracker.update(detections, t, image)
         tracks = [copy.copy(tr) for tr in self.tracker.tracks.values()]  # as they are at this frame
         events = [self._event(e, at) for e in self.zones.update(tracks, ended, t, at)]

@@ -1,4 +1,5 @@
-"""The pipelines of this process, one runner per enabled camera (only with `vision_enabled`)."""
+"""The pipelines of this process, one runner per enabled camera (only with `vision_enabled`), and the
+shared detectors: cameras whose `onnx` config names the same model use one `DetectorQueue`."""
 
 from __future__ import annotations
 
@@ -8,31 +9,92 @@ from typing import Any
 from sqlalchemy import select
 
 from toancanh.modules.cameras.service import Camera
+from toancanh.modules.vision.detector_queue import DetectorQueue, QueuedDetector
+from toancanh.modules.vision.detectors import Detector
 from toancanh.modules.vision.pipeline import PipelineRunner
+from toancanh.modules.vision.schemas import OnnxDetectorConfig, PipelineConfig
 from toancanh.modules.vision.service import runner_for
 
 log = logging.getLogger(__name__)
+
+
+class SharedDetectors:
+    """One detector queue (and thread) per distinct onnx model of this process."""
+
+    def __init__(self) -> None:
+        self.queues: dict[str, DetectorQueue] = {}
+
+    def for_camera(self, camera_id: int, config: PipelineConfig) -> Detector | None:
+        """The camera's detector through the shared queue of its model; None for `none` and `hog` (cheap,
+        per camera)."""
+        det = config.detector
+        if not isinstance(det, OnnxDetectorConfig):
+            return None
+        key = det.model_key()
+        shared = self.queues.get(key)
+        if shared is None:
+            from toancanh.modules.vision.onnx_detector import OnnxModel
+
+            shared = DetectorQueue(OnnxModel(det), name=f"detector-{len(self.queues) + 1}").start()
+            self.queues[key] = shared
+        return QueuedDetector(shared, str(camera_id), det)
+
+    def summary(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "model": q.model.config.model_path.rsplit("/", 1)[-1],
+                "providers": list(q.model.providers),
+                "running": q.running,
+                "batches": q.batches,
+                "images": q.images,
+                "mean_batch": round(q.mean_batch, 2),
+                "skipped_fps": round(q.skipped_fps(), 2),
+                "cameras": sorted(q.loads),
+            }
+            for q in self.queues.values()
+        ]
+
+    def stop(self) -> None:
+        for q in self.queues.values():
+            q.stop()
+        self.queues.clear()
 
 
 class VisionRuntime:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.runners: dict[int, PipelineRunner] = {}
+        self.detectors = SharedDetectors()
+
+    def start_camera(self, camera_id: int) -> PipelineRunner | None:
+        state = self.app.state
+        try:
+            runner = runner_for(
+                state.db,
+                state.blobs,
+                state.settings,
+                camera_id,
+                detector=lambda config: self.detectors.for_camera(camera_id, config),
+            )
+        except Exception:
+            log.exception("vision: camera %s not started", camera_id)
+            return None
+        runner.start()
+        self.runners[camera_id] = runner
+        return runner
+
+    def stop_camera(self, camera_id: int) -> None:
+        runner = self.runners.pop(camera_id, None)
+        if runner is not None:
+            runner.stop()
 
     def start(self) -> None:
-        state = self.app.state
-        with state.db.session() as s:
+        with self.app.state.db.session() as s:
             ids = list(s.scalars(select(Camera.id).where(Camera.enabled.is_(True)).order_by(Camera.id)))
         for camera_id in ids:
-            try:
-                runner = runner_for(state.db, state.blobs, state.settings, camera_id)
-            except Exception:
-                log.exception("vision: camera %s not started", camera_id)
-                continue
-            runner.start()
-            self.runners[camera_id] = runner
+            self.start_camera(camera_id)
 
     def stop(self) -> None:
-        for runner in self.runners.values():
-            runner.stop()
-        self.runners.clear()
+        for camera_id in list(self.runners):
+            self.stop_camera(camera_id)
+        self.detectors.stop()

@@ -2,7 +2,7 @@
 
 The detector is chosen by its `type` key (a pydantic discriminated union, as Frigate does): `none` (motion
 only: moving blobs become `object` boxes), `hog` (OpenCV's built-in HOG people detector, no weights) or
-`onnx` (a user-supplied YOLO-style model; its interface is here, the detector itself comes in a later slice).
+`onnx` (a user-supplied YOLO-style model run with onnxruntime, see `onnx_detector`).
 """
 
 from __future__ import annotations
@@ -26,17 +26,31 @@ class HogDetectorConfig(_Strict):
     min_height_px: int = Field(default=48, ge=16, le=2000)  # HOG's window is 64x128; smaller regions grow
 
 
+Side = Annotated[int, Field(ge=16, le=4096)]
 Provider = Literal["CUDA", "TensorRT", "OpenVINO", "CPU"]
 
 
 class OnnxDetectorConfig(_Strict):
     type: Literal["onnx"] = "onnx"
     model_path: str = Field(default="", max_length=1000)
-    input_size: tuple[int, int] = (640, 640)  # width, height
+    input_size: tuple[Side, Side] = (640, 640)  # width, height
     layout: Literal["nchw", "nhwc"] = "nchw"
+    output: Literal["auto", "yolov8", "yolov5"] = "auto"  # auto: told apart by the output's shape
     labels: list[str] = Field(default_factory=list, max_length=1000)
-    providers: list[Provider] = Field(default_factory=lambda: list[Provider](["CPU"]))
+    providers: list[Provider] = Field(default_factory=lambda: list[Provider](["CPU"]), min_length=1)
     min_score: float = Field(default=0.4, ge=0.0, le=1.0)
+    iou_threshold: float = Field(default=0.45, ge=0.0, le=1.0)  # overlap above which the weaker box goes
+    region_min: int = Field(default=0, ge=0, le=4096)  # smallest crop side around motion; 0: the input size
+    region_pad: float = Field(default=0.15, ge=0.0, le=1.0)  # a motion region grows by this on each side
+    max_batch: int = Field(default=16, ge=1, le=256)  # crops per model call (a fixed-batch model: its own)
+    threads: int = Field(default=0, ge=0, le=256)  # onnxruntime intra-op threads; 0: its default
+
+    def model_key(self) -> str:
+        """What makes two cameras' detectors the same model (they then share one detector queue); the
+        thresholds and regions stay each camera's own."""
+        return self.model_dump_json(
+            include={"model_path", "input_size", "layout", "output", "labels", "providers", "threads"}
+        )
 
 
 DetectorConfig = Annotated[

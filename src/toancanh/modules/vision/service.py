@@ -21,6 +21,7 @@ from toancanh.core.worktime import WorkCalendar
 from toancanh.modules.alerts import service as alerts
 from toancanh.modules.cameras import service as cameras
 from toancanh.modules.cameras.service import Camera
+from toancanh.modules.vision.detectors import Detector
 from toancanh.modules.vision.pipeline import Pipeline, PipelineRunner, VisionEvent
 from toancanh.modules.vision.schemas import DetectorConfig, NoneDetectorConfig, PipelineConfig
 from toancanh.modules.vision.zones import ScheduleCheck, ZoneSpec
@@ -69,11 +70,13 @@ def build_pipeline(
     camera: Camera,
     config: PipelineConfig | None = None,
     calendar: WorkCalendar | None = None,
+    detector: Detector | None = None,
 ) -> Pipeline:
     return Pipeline(
         config or pipeline_config(camera),
         zone_specs(db, camera),
         schedule_active=schedule_check(calendar),
+        detector=detector,
     )
 
 
@@ -153,14 +156,21 @@ def sink_for(db: Any, blobs: BlobStore, camera_id: int) -> Callable[[list[Vision
 
 
 def runner_for(
-    db: Any, blobs: BlobStore, settings: Any, camera_id: int, config: PipelineConfig | None = None
+    db: Any,
+    blobs: BlobStore,
+    settings: Any,
+    camera_id: int,
+    config: PipelineConfig | None = None,
+    detector: Callable[[PipelineConfig], Detector | None] | None = None,
 ) -> PipelineRunner:
-    """A (not yet started) runner for a registered camera: its substream, zones and detect rate."""
+    """A (not yet started) runner for a registered camera: its substream, zones and detect rate; `detector`
+    gives the shared detector for the camera's config (None: the camera builds its own)."""
     with db.session() as s:
         camera = s.get(Camera, camera_id)
         if camera is None:
             raise LookupError(f"camera {camera_id} not found")
-        pipeline = build_pipeline(s, camera, config)
+        config = config or pipeline_config(camera)
+        pipeline = build_pipeline(s, camera, config, detector=detector(config) if detector else None)
         source = cameras.source_of(camera, cameras.Vault.from_settings(settings), settings)
     return PipelineRunner(
         source,

@@ -3,7 +3,9 @@ choropleth map for the chosen indicator, the sector filter, and the phone layout
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from tests.e2e.test_alerts_browser import no_overflow
 from tests.e2e.test_browser import Page
 
 pytestmark = pytest.mark.browser
+SHOTS = Path(os.environ.get("TOANCANH_SHOTS", "/tmp/shots"))
 HAMLETS = 14  # the demo commune's thôn and tổ dân phố, each of which reports
 
 
@@ -62,6 +65,17 @@ def test_leader_sees_tiles_ranking_and_map(browser: Any, demo: str) -> None:
         _ranked(p, code)
         assert "Tỷ lệ hồ sơ trực tuyến" in (p.page.locator("#ind-rank-name").text_content() or "")
         assert p.page.locator("#ind-rank-body tr").count() == HAMLETS
+
+        # the forecast chart: the first indicator on arrival, then the one asked for, with its band
+        p.page.wait_for_function("() => document.getElementById('ind-fc-chart').dataset.loaded")
+        tile.locator(".ind-fc-btn").click()
+        p.page.wait_for_function(
+            "code => document.getElementById('ind-fc-chart').dataset.loaded === code", arg=code
+        )
+        assert p.page.locator("#ind-fc-chart svg path").count() > 3
+        assert "Mô hình: AutoETS" in (p.page.locator("#ind-fc-meta").text_content() or "")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        p.page.locator(".ind-fc-panel").screenshot(path=str(SHOTS / "indicators_forecast.png"))
 
         # one sector only: fewer tiles, all still drawn
         all_tiles = tiles.count()

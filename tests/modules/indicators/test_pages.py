@@ -44,6 +44,7 @@ def test_dashboard_renders_for_readers(demo_client: Any, user: str) -> None:
     if user in ("admin", "lanhdao", "trucban", "xem"):
         assert "Tỷ lệ hồ sơ giải quyết đúng hạn" in html and "ind-spark" in html
         assert "Xếp hạng đơn vị" in html
+        assert "Dự báo và bất thường" in html and 'class="link ind-fc-btn"' in html and "data-ahead=" in html
     if user == "congan":  # security and traffic only
         assert "Tỷ lệ hồ sơ giải quyết đúng hạn" not in html
     r = demo_client.get("/indicators/submissions")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from toancanh.core import audit, timeseries
+from toancanh.core import audit, forecast, timeseries
 from toancanh.core.api.deps import CurrentPrincipal, SessionDep, require
 from toancanh.core.api.schemas import DbId, SamplesIn, SeriesIn
 from toancanh.core.assets import DOMAINS
@@ -101,6 +101,48 @@ def read_samples(
     series = get_scoped(db, principal, timeseries.Series, series_id, "series.read")
     points = timeseries.query(db, series.id, parse_time(_num(start)), parse_time(_num(end)), rollup)
     return {"series": series.summary(), "rollup": rollup, "points": [p.as_dict() for p in points]}
+
+
+FORECAST_WINDOW_MS = {"hour": 14 * 86_400_000, "day": 180 * 86_400_000}
+
+
+@router.get("/series/{series_id}/forecast")
+def forecast_series(
+    series_id: DbId,
+    db: SessionDep,
+    principal: CurrentPrincipal,
+    rollup: Literal["hour", "day"] = "hour",
+    end: str | None = Query(default=None, max_length=40),
+    horizon: int = Query(default=24, ge=1, le=366),
+    level: int = Query(default=forecast.DEFAULT_LEVEL, ge=50, le=99),
+) -> dict[str, Any]:
+    """The series' hourly or daily averages over the last 14 days (hours) or 180 days (days) before `end`
+    (default: now), the forecast of the next `horizon` buckets with its interval, the buckets whose value
+    left the in-sample interval (anomalies) and a backtest on the last buckets."""
+    series = get_scoped(db, principal, timeseries.Series, series_id, "series.read")
+    step = timeseries.ROLLUPS_MS[rollup]
+    end_ms = parse_time(_num(end)) if end else int(datetime.now().timestamp() * 1000)
+    points = timeseries.query(db, series.id, end_ms - FORECAST_WINDOW_MS[rollup], end_ms, rollup)
+    grid: list[int] = []
+    values: list[float | None] = []
+    if points:
+        by_ts = {p.ts: p.avg for p in points}
+        grid = list(range(points[0].ts, points[-1].ts + 1, step))
+        values = [by_ts.get(ts) for ts in grid]
+    result = forecast.forecast(
+        values, season_length=forecast.season_for(rollup), horizon=horizon, level=level
+    )
+    last = grid[-1] if grid else end_ms
+    return {
+        "series": series.summary(),
+        "rollup": rollup,
+        "points": [
+            {"t": timeseries.from_ms(ts).isoformat(), "ts": ts, "value": v}
+            for ts, v in zip(grid, values, strict=True)
+        ],
+        "ahead_ts": [last + step * (i + 1) for i in range(horizon)],
+        "forecast": result.as_dict() if result else None,
+    }
 
 
 def _num(value: str) -> Any:

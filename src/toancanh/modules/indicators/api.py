@@ -17,7 +17,7 @@ from toancanh.core.auth.scope import Principal, get_scoped, scoped
 from toancanh.core.errors import AppError, BadRequest, Forbidden, NotFound
 from toancanh.core.outbox import emit
 from toancanh.core.units import Unit, unit_by_code
-from toancanh.modules.indicators import catalogue, intake, service, submissions
+from toancanh.modules.indicators import catalogue, forecasting, intake, service, submissions
 from toancanh.modules.indicators.models import DataElement, Dataset, DataValue, Indicator, Submission, Target
 from toancanh.modules.indicators.periods import parse_period
 from toancanh.modules.indicators.schemas import ActionIn, ElementIn, IndicatorIn, TargetIn, ValuesIn
@@ -477,3 +477,25 @@ def indicator_values(
     u = readable_unit(db, principal, unit, ind.domain)
     p = service.period_for(ind, service.parse_or_default(period, submissions.today_local()))
     return {**service.figure(db, ind, u, p).as_dict(), "unit_code": u.code, "unit_name": u.name}
+
+
+@router.get("/{code}/forecast")
+def indicator_forecast(
+    code: str,
+    db: SessionDep,
+    principal: CurrentPrincipal,
+    unit: UnitQ = None,
+    period: PeriodQ = None,
+    history: Annotated[int, Query(ge=6, le=120)] = forecasting.HISTORY,
+    horizon: Annotated[int, Query(ge=1, le=24)] = forecasting.HORIZON,
+    level: Annotated[int, Query(ge=50, le=99)] = 95,
+) -> dict[str, Any]:
+    """The value over the `history` periods ending with `period`, the next `horizon` periods forecast with
+    their interval, the periods outside the interval (anomalies), the backtest accuracy and an early
+    warning when a forecast misses its target."""
+    principal.require(READ)
+    ind = visible_indicator(db, principal, code)
+    u = readable_unit(db, principal, unit, ind.domain)
+    p = service.period_for(ind, service.parse_or_default(period, submissions.today_local()))
+    out = forecasting.forecast_indicator(db, ind, u, p, history=history, horizon=horizon, level=level)
+    return {**out.as_dict(), "unit_code": u.code, "unit_name": u.name}

@@ -19,7 +19,7 @@ from toancanh.core.api.deps import SessionDep
 from toancanh.core.auth.scope import scoped
 from toancanh.core.errors import AppError, NotFound
 from toancanh.core.units import Unit
-from toancanh.modules.indicators import catalogue, service, submissions
+from toancanh.modules.indicators import catalogue, forecasting, service, submissions
 from toancanh.modules.indicators.models import Dataset, Submission
 from toancanh.modules.indicators.periods import parse_period, period_of
 from toancanh.modules.indicators.service import APPROVE, READ, SUBMIT
@@ -51,6 +51,15 @@ JS = {
     "message": ("Lỗi", "Error"),
     "comment_needed": ("Nhập lý do trả lại", "Enter the reason for returning"),
     "no_data": ("Chưa có số liệu", "No data"),
+    "actual": ("Thực tế", "Actual"),
+    "forecast": ("Dự báo", "Forecast"),
+    "interval": ("Khoảng dự báo", "Forecast interval"),
+    "anomaly": ("Bất thường", "Anomaly"),
+    "target": ("Kế hoạch", "Target"),
+    "model": ("Mô hình", "Model"),
+    "backtest": ("Sai số kiểm tra ngược (MAPE)", "Backtest error (MAPE)"),
+    "too_short": ("Chuỗi số liệu quá ngắn để dự báo", "The series is too short to forecast"),
+    "warning": ("Dự báo không đạt kế hoạch kỳ", "Forecast to miss the target in"),
 }
 
 
@@ -90,7 +99,16 @@ def dashboard(
             fig = service.figure(db, ind, home, p)
             if fig.value is None and all(t["value"] is None for t in fig.trend):
                 continue  # nothing reported at all: not a tile
-            tiles.append({"ind": ind, "fig": fig, "trend_json": json.dumps(fig.trend)})
+            fcast = forecasting.forecast_indicator(db, ind, home, p)
+            tiles.append(
+                {
+                    "ind": ind,
+                    "fig": fig,
+                    "fc": fcast,
+                    "trend_json": json.dumps(fig.trend),
+                    "ahead_json": json.dumps(fcast.ahead),
+                }
+            )
     ranked = tiles[0]["ind"].code if tiles else ""
     months = [period_of(today, "month")]
     for _ in range(23):

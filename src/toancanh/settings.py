@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     camera_mjpeg_max_fps: float = 5.0
     camera_view_audit_s: float = 300.0  # repeated views of one camera by one user within this count once
     vision_enabled: bool = False  # run the video analytics pipelines in the app process
+    vision_clip_before_s: float = 5.0  # an event's evidence clip starts this long before it ...
+    vision_clip_after_s: float = 5.0  # ... and ends this long after (0 and 0: no clips)
     onvif_probe_address: str = "239.255.255.250:3702"  # WS-Discovery group; tests give a unicast host:port
     onvif_timeout_s: float = 3.0
     log_json: bool = True

@@ -24,7 +24,7 @@ from toancanh.modules.alerts.events import EventIn as EventIn  # other modules r
 from toancanh.modules.alerts.events import Recorded as Recorded
 from toancanh.modules.alerts.incidents import incident_row as incident_row
 from toancanh.modules.alerts.incidents import list_incidents as list_incidents
-from toancanh.modules.alerts.models import Alert, AlertRule, AlertRuleVersion
+from toancanh.modules.alerts.models import Alert, AlertRule, AlertRuleVersion, Event
 from toancanh.modules.alerts.rules import RuleSpec, parse_rule
 
 RULE_SAVED = "toancanh.alerts.rule.saved"
@@ -33,6 +33,21 @@ RULE_SAVED = "toancanh.alerts.rule.saved"
 def record_events(db: Session, items: list[EventIn]) -> Recorded:
     """Record events from another module (a camera's analytics, ...) in the caller's transaction."""
     return _events.record(db, items)
+
+
+def add_evidence(db: Session, source: str, source_ref: str, item: dict[str, Any]) -> int | None:
+    """Link one more piece of evidence (a clip cut after the event, ...) to a recorded event and to the alerts
+    it raised, in the caller's transaction; the event's id, or None when no such event was recorded."""
+    event = db.scalars(select(Event).where(Event.source == source, Event.source_ref == source_ref)).first()
+    if event is None:
+        return None
+    if item not in (event.evidence or []) and len(event.evidence or []) < _events.MAX_EVIDENCE:
+        event.evidence = [*(event.evidence or []), item]
+    for alert in db.scalars(select(Alert).where(Alert.event_id == event.id)):
+        if item not in (alert.evidence or []):
+            alert.evidence = [*(alert.evidence or []), item]
+    db.flush()
+    return event.id
 
 
 def rule_summary(r: AlertRule) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -108,9 +108,24 @@ def _reason(exc: BaseException) -> str:
     return str(text)
 
 
-def frames(source: Source, stop: threading.Event | None = None) -> Generator[Any, None, None]:
+PacketHook = Callable[[Any, Any], None]  # (packet, stream): sees every encoded packet before it is decoded
+
+
+def _decode(container: Any, stream: Any, on_packet: PacketHook | None) -> Iterator[Any]:
+    if on_packet is None:
+        yield from container.decode(stream)
+        return
+    for packet in container.demux(stream):
+        on_packet(packet, stream)
+        yield from packet.decode()
+
+
+def frames(
+    source: Source, stop: threading.Event | None = None, on_packet: PacketHook | None = None
+) -> Generator[Any, None, None]:
     """Decoded video frames until the stream ends (StreamError) or `stop` is set. A file plays in real time,
-    looped; a live stream's end is an error (the camera or the network went away)."""
+    looped; a live stream's end is an error (the camera or the network went away). `on_packet` sees each
+    encoded packet first (the evidence clip ring buffer keeps them)."""
     stop = stop or threading.Event()
     container = open_container(source)
     try:
@@ -118,19 +133,21 @@ def frames(source: Source, stop: threading.Event | None = None) -> Generator[Any
         stream.thread_type = "AUTO"
         if source.kind != "file":
             try:
-                for frame in container.decode(stream):
+                for frame in _decode(container, stream, on_packet):
                     if stop.is_set():
                         return
                     yield frame
             except (av.FFmpegError, OSError) as exc:
                 raise StreamError(_reason(exc)) from exc
             raise StreamError("stream ended")
-        yield from _play_file(container, stream, stop, source.start_frame)
+        yield from _play_file(container, stream, stop, source.start_frame, on_packet)
     finally:
         container.close()
 
 
-def _play_file(container: Any, stream: Any, stop: threading.Event, skip: int = 0) -> Iterator[Any]:
+def _play_file(
+    container: Any, stream: Any, stop: threading.Event, skip: int = 0, on_packet: PacketHook | None = None
+) -> Iterator[Any]:
     rate = float(stream.average_rate or 10)
     skip = skip % stream.frames if stream.frames else 0
     start = time.monotonic()
@@ -138,7 +155,7 @@ def _play_file(container: Any, stream: Any, stop: threading.Event, skip: int = 0
     while not stop.is_set():
         n = 0
         try:
-            for frame in container.decode(stream):
+            for frame in _decode(container, stream, on_packet):
                 if skip > 0:
                     skip -= 1
                     continue

@@ -23,6 +23,7 @@ import numpy as np
 
 from toancanh.modules.cameras import service as cameras
 from toancanh.modules.cameras.service import Source
+from toancanh.modules.vision.clips import ClipRecorder
 from toancanh.modules.vision.detectors import Detector, DetectorBusy, build_detector
 from toancanh.modules.vision.motion import Box, MotionDetector
 from toancanh.modules.vision.schemas import PipelineConfig
@@ -161,8 +162,9 @@ class PipelineRunner:
         backoff_s: float = 2.0,
         backoff_max_s: float = 60.0,
         clock: Callable[[], datetime] | None = None,
+        clips: ClipRecorder | None = None,
     ) -> None:
-        self.source, self.pipeline, self.sink = source, pipeline, sink
+        self.source, self.pipeline, self.sink, self.clips = source, pipeline, sink, clips
         self.name, self.backoff_s, self.backoff_max_s = name, backoff_s, backoff_max_s
         self.clock = clock or (lambda: datetime.now().astimezone())
         self.stats = RunnerStats()
@@ -178,6 +180,8 @@ class PipelineRunner:
         ]
         for th in self._threads:
             th.start()
+        if self.clips is not None:
+            self.clips.start(f"{self.name}-clips")
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -185,6 +189,9 @@ class PipelineRunner:
             self._ready.notify_all()
         for th in self._threads:
             th.join(timeout)
+        if self.clips is not None:
+            self.clips.poll(float("inf"))  # the clips still waiting: cut with what the ring holds
+            self.clips.stop(timeout)
 
     @property
     def running(self) -> bool:
@@ -194,9 +201,11 @@ class PipelineRunner:
         backoff = self.backoff_s
         t0 = time.monotonic()
         sampler = FrameSampler(self.pipeline.config.detect_fps)
+        clips = self.clips
+        hook = (lambda p, st: clips.on_packet(p, st, time.monotonic() - t0)) if clips is not None else None
         while not self._stop.is_set():
             try:
-                for frame in cameras.frames(self.source, self._stop):
+                for frame in cameras.frames(self.source, self._stop, hook):
                     self.stats.decoded += 1
                     t = time.monotonic() - t0
                     if not sampler.due(t):
@@ -233,6 +242,9 @@ class PipelineRunner:
                 if result.events:
                     self.sink(result.events)
                     self.stats.events += len(result.events)  # counted once recorded
+                    if self.clips is not None:
+                        for event in result.events:
+                            self.clips.request(event, event.t)
             except Exception as exc:  # one bad frame or a failed write must not end the camera's analysis
                 self.stats.errors += 1
                 self.stats.last_error = str(exc)

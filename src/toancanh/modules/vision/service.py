@@ -4,6 +4,8 @@ with their snapshot into the alerts module's event log, and runners for the came
 An event is recorded as the alerts module records every source: `EventIn` with source `camera`, a category
 `vision.<kind>`, the camera's asset (which gives the unit, domain and place), and as evidence the track's best
 snapshot, a JPEG kept in the blob store (`core.files`). `source_ref` makes a replayed event a duplicate.
+A few seconds later the event's clip (`clips`: from before to after it, out of the camera's ring buffer)
+is stored as MP4 and added to the event's evidence and to the alerts it raised.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from toancanh.core.worktime import WorkCalendar
 from toancanh.modules.alerts import service as alerts
 from toancanh.modules.cameras import service as cameras
 from toancanh.modules.cameras.service import Camera
+from toancanh.modules.vision.clips import ClipRecorder, PacketRing
 from toancanh.modules.vision.detectors import Detector
 from toancanh.modules.vision.pipeline import Pipeline, PipelineRunner, VisionEvent
 from toancanh.modules.vision.schemas import DetectorConfig, NoneDetectorConfig, PipelineConfig
@@ -88,6 +91,11 @@ def store_snapshot(db: Session, blobs: BlobStore, event: VisionEvent) -> str | N
     return blobs.put(db, data, allowed=frozenset({"image/jpeg"})).sha256
 
 
+def source_ref(camera_id: int, event: VisionEvent) -> str:
+    """The event's own id (a replayed event is a duplicate; its clip finds it by this)."""
+    return f"vision:{camera_id}:{event.zone.id}:{event.track_id}:{event.kind}:{event.at.isoformat()}"
+
+
 def event_in(event: VisionEvent, camera: Camera, asset: Asset, snapshot: str | None) -> alerts.EventIn:
     vi, en, severity = TITLES[event.kind]
     words = {
@@ -122,7 +130,7 @@ def event_in(event: VisionEvent, camera: Camera, asset: Asset, snapshot: str | N
         asset_code=asset.code,
         severity=severity,
         certainty="observed",
-        source_ref=f"vision:{camera.id}:{event.zone.id}:{event.track_id}:{event.kind}:{event.at.isoformat()}",
+        source_ref=source_ref(camera.id, event),
         payload=payload,
         evidence=evidence,
     )
@@ -155,6 +163,25 @@ def sink_for(db: Any, blobs: BlobStore, camera_id: int) -> Callable[[list[Vision
     return sink
 
 
+def clip_store_for(db: Any, blobs: BlobStore, camera_id: int) -> Callable[[VisionEvent, bytes, float], None]:
+    """What a camera's clip recorder calls with an event's clip: the MP4 into the blob store, linked to the
+    recorded event (and the alerts it raised) as evidence."""
+
+    def store(event: VisionEvent, mp4: bytes, seconds: float) -> None:
+        with db.session() as s:
+            ref = blobs.put(s, mp4, allowed=frozenset({"video/mp4"}))
+            item = {
+                "kind": "clip",
+                "ref": ref.sha256,
+                "label": "Đoạn phim sự kiện / Event clip",
+                "seconds": round(seconds, 1),
+            }
+            if alerts.add_evidence(s, "camera", source_ref(camera_id, event), item) is None:
+                log.warning("camera %s: clip of an event that was not recorded (%s)", camera_id, event.kind)
+
+    return store
+
+
 def runner_for(
     db: Any,
     blobs: BlobStore,
@@ -172,6 +199,12 @@ def runner_for(
         config = config or pipeline_config(camera)
         pipeline = build_pipeline(s, camera, config, detector=detector(config) if detector else None)
         source = cameras.source_of(camera, cameras.Vault.from_settings(settings), settings)
+    before, after = settings.vision_clip_before_s, settings.vision_clip_after_s
+    clips = None
+    if before > 0 or after > 0:
+        ring = PacketRing(before + after + 10.0)  # room for a group of pictures before the clip's start
+        store = clip_store_for(db, blobs, camera_id)
+        clips = ClipRecorder(ring, store, before_s=before, after_s=after)
     return PipelineRunner(
         source,
         pipeline,
@@ -179,4 +212,5 @@ def runner_for(
         name=f"vision-{camera_id}",
         backoff_s=settings.camera_backoff_initial_s,
         backoff_max_s=settings.camera_backoff_max_s,
+        clips=clips,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -34,7 +34,7 @@ def _database(settings: Settings) -> Any:
     return Database(settings.resolved_database_url)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     console.print(f"[red]{message}[/red]")
     raise typer.Exit(2)
 
@@ -233,6 +233,61 @@ def demo(
     db.dispose()
     if serve_:
         _serve(settings, host, port)
+
+
+@app.command()
+def backup(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Archive path (default data_dir/backups/toancanh-<time>.tar)")
+    ] = None,
+) -> None:
+    """Back up the database and the blob store into one consistent archive (sao lưu)."""
+    from datetime import UTC, datetime
+
+    from toancanh.core.backup import BackupError
+    from toancanh.core.backup import backup as make_backup
+
+    s = _settings()
+    target = out or s.data_dir / "backups" / f"toancanh-{datetime.now(UTC):%Y%m%d-%H%M%S}.tar"
+    try:
+        m = make_backup(s.resolved_database_url, s.data_dir, target)
+    except BackupError as exc:
+        _fail(f"{exc} / {exc.message_en}")
+    console.print(
+        f"[green]OK[/green] {target}: {len(m.tables)} bảng/tables, {m.rows:,} dòng/rows, "
+        f"{m.blobs:,} tệp/files ({m.blob_bytes / 1e6:.1f} MB), revision {m.revision}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def restore(
+    archive: Annotated[Path, typer.Argument(help="A backup archive made by `toancanh backup`")],
+    check: Annotated[bool, typer.Option("--check", help="Only check the archive; change nothing")] = False,
+) -> None:
+    """Restore a backup into an empty database and data directory, then verify every table (phục hồi)."""
+    from toancanh.core.backup import BackupError, read_manifest
+    from toancanh.core.backup import restore as do_restore
+    from toancanh.core.migrate import current
+
+    s = _settings()
+    try:
+        m = read_manifest(archive) if check else do_restore(archive, s.resolved_database_url, s.data_dir)
+    except BackupError as exc:
+        _fail(f"{exc} / {exc.message_en}")
+    verb = "kiểm tra / checked" if check else "phục hồi và đối chiếu / restored and verified"
+    console.print(
+        f"[green]OK[/green] {verb}: {len(m.tables)} bảng/tables, {m.rows:,} dòng/rows, "
+        f"{m.blobs:,} tệp/files, "
+        f"revision {m.revision} ({m.created_at})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if not check:
+        console.print(
+            f"Lược đồ / schema: {current(s.resolved_database_url)}; chạy `toancanh db upgrade` nếu cần"
+        )
 
 
 def main() -> None:

@@ -12,9 +12,11 @@ from toancanh.modules.direction import (
     deadlines,
     edocs_api,
     edocs_web,
+    figures,
     mobile,
     web,
 )
+from toancanh.modules.direction.cli import cli
 from toancanh.modules.direction.workflow import DIRECTION_TASK
 
 
@@ -41,6 +43,7 @@ module = Module(
             "/direction/calendar", "Lịch công tác", "Work calendar", icon="📅", permission="direction.read"
         ),
     ],
-    on_startup=[_startup, deadlines.start],
+    cli=cli,
+    on_startup=[_startup, deadlines.start, figures.start],
     templates_dir=str(Path(__file__).parent / "templates"),
 )

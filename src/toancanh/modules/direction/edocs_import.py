@@ -29,6 +29,7 @@ from toancanh.core.tables import Problems as RowProblems
 from toancanh.core.tables import read_table
 from toancanh.core.units import Agency, Unit, get_unit
 from toancanh.core.worktime import VN_TZ, WorkCalendar
+from toancanh.modules.direction import figures
 from toancanh.modules.direction.deadlines import end_of_day
 from toancanh.modules.direction.edocuments import IMPORTED, WRITE, states_of
 from toancanh.modules.direction.models import EDOC_DONE_STATES, DirectionTask, EDocument
@@ -313,12 +314,15 @@ def write(
             select(EDocument).where(EDocument.unit_id == unit.id, EDocument.external_id.in_(ids))
         )
     }
+    touched: set[tuple[int, date]] = set()  # (unit, document date) whose month's figures change
     for _, fields in clean:
         doc = existing.get(fields["external_id"])
+        touched.add((unit.id, fields["document_date"]))
         if doc is None:
             db.add(EDocument(unit_id=unit.id, **fields))
             result.created += 1
             continue
+        touched.add((unit.id, doc.document_date))
         changed = False
         for key, value in fields.items():
             if getattr(doc, key) != value:
@@ -333,6 +337,7 @@ def write(
             "Văn bản đang được nhập đồng thời từ nguồn khác; hãy thử lại",
             "The same documents are being imported at the same time; try again",
         ) from exc
+    figures.feed_edocuments(db, touched)
     counts = result.as_dict()
     audit.record_by(
         db,

@@ -179,6 +179,13 @@ def _emit(db: Session, doc: EDocument, action: str, changes: dict[str, Any], pat
     )
 
 
+def _feed(db: Session, doc: EDocument, now: datetime) -> None:
+    """Recompute the indicator values of the document's unit and month."""
+    from toancanh.modules.direction import figures  # figures reads this module's columns: imported late
+
+    figures.feed_edocuments(db, [(doc.unit_id, doc.document_date)], now=now)
+
+
 # ------------------------------------------------------------------------------------------- writing
 
 
@@ -241,6 +248,7 @@ def create(
         changes=changes,
     )
     _emit(db, doc, "create", changes, unit.path)
+    _feed(db, doc, now)
     return doc
 
 
@@ -306,6 +314,7 @@ def update(
         changes=changes,
     )
     _emit(db, doc, "update", changes, unit.path)
+    _feed(db, doc, now)
     return doc
 
 
@@ -359,7 +368,7 @@ def _filtered(
     return stmt
 
 
-def _metric_columns(now: datetime) -> list[Any]:
+def metric_columns(now: datetime) -> list[Any]:
     def count(cond: ColumnElement[bool]) -> Any:
         return func.sum(case((cond, 1), else_=0))
 
@@ -423,7 +432,7 @@ def metrics(
     e.g. the indicators module, decides who sees the figures).
     """
     now = now or utcnow()
-    stmt = select(*_metric_columns(now))
+    stmt = select(*metric_columns(now))
     if principal is not None:
         stmt = stmt.where(EDocument.id.in_(scoped_documents(principal).with_only_columns(EDocument.id)))
     stmt = _filtered(db, stmt, unit_id, since, until)

@@ -1,31 +1,29 @@
-"""Direction and operation (chỉ đạo điều hành): issuing directives with tasks, the agencies' and leaders'
-steps on a task, and what each user may see.
-
-Other modules call the figures here (`task_figures`, `agency_ranking`, `edocument_figures`): the indicators
-module reads tasks received, done on time and overdue, and the e-documents figures, for a unit subtree without
-importing anything else of this module.
+"""Direction and operation (chỉ đạo điều hành): issuing directives with tasks and the agencies' and leaders'
+steps on a task. What each user may see lives in `tasks`, the figures in `figures`; both are re-exported here
+for the pages and for other modules, which call this module through its service.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from toancanh.core import audit, outbox
 from toancanh.core.assets import DOMAINS
-from toancanh.core.auth.scope import Principal, get_scoped, scope_condition, scoped, unit_path_of
+from toancanh.core.auth.scope import Principal, unit_path_of
 from toancanh.core.db import utcnow
 from toancanh.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from toancanh.core.files import Blob, BlobStore
 from toancanh.core.units import Agency, Unit, get_unit
-from toancanh.core.workflow import SLA_OVERDUE, SUPERVISOR_ROLES, WorkflowEngine
+from toancanh.core.workflow import SUPERVISOR_ROLES, WorkflowEngine
 from toancanh.core.worktime import VN_TZ
-from toancanh.modules.direction import edocuments
+from toancanh.modules.direction import figures
 from toancanh.modules.direction.deadlines import after_working_days, end_of_day
+from toancanh.modules.direction.figures import agency_ranking, edocument_figures, stats, task_figures
 from toancanh.modules.direction.models import (
     DirectionTask,
     DirectionTaskAgency,
@@ -33,74 +31,55 @@ from toancanh.modules.direction.models import (
     ExtensionRequest,
 )
 from toancanh.modules.direction.schemas import DirectiveIn, TaskIn
+from toancanh.modules.direction.tasks import (
+    ACT,
+    ISSUE,
+    OPEN_STATES,
+    READ,
+    agencies_of,
+    cooperating_ids,
+    flag_of,
+    get_directive,
+    get_task,
+    list_tasks,
+    only_own_agency,
+    overdue_condition,
+    overdue_first,
+    scoped_directives,
+    scoped_tasks,
+)
 from toancanh.modules.direction.workflow import DIRECTION_TASK, HOLDING_STATES
 
-READ, ISSUE, ACT = "direction.read", "direction.issue", "direction.act"
+__all__ = [
+    "ACT",
+    "ATTACHMENT_TYPES",
+    "ISSUE",
+    "ISSUED",
+    "OPEN_STATES",
+    "READ",
+    "act",
+    "agencies_of",
+    "agency_ranking",
+    "check_files",
+    "cooperating_ids",
+    "create_directive",
+    "edocument_figures",
+    "extension_requests",
+    "flag_of",
+    "get_directive",
+    "get_task",
+    "list_tasks",
+    "only_own_agency",
+    "overdue_condition",
+    "overdue_first",
+    "scoped_directives",
+    "scoped_tasks",
+    "stats",
+    "task_figures",
+]
+
 ATTACHMENT_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png", "image/webp"})
-OPEN_STATES = ("assigned", "in_progress", "submitted", "returned")
 ISSUED = "toancanh.direction.directive.issued"
-
-
-# ------------------------------------------------------------------------------------------- scope
-
-
-def only_own_agency(principal: Principal) -> bool:
-    """Agency staff (without a wider role) see the tasks their agency leads or co-operates on only."""
-    return {g.role for g in principal.grants_for(READ)} == {"agency_staff"}
-
-
-def _agency_condition(agency_id: int | None) -> ColumnElement[bool]:
-    if agency_id is None:
-        return false()
-    cooperating = select(DirectionTaskAgency.task_id).where(DirectionTaskAgency.agency_id == agency_id)
-    return or_(DirectionTask.assignee_agency_id == agency_id, DirectionTask.id.in_(cooperating))
-
-
-def scoped_tasks(principal: Principal) -> Select[Any]:
-    """The tasks the caller may read: their units and domains; agency staff only their agency's tasks."""
-    stmt = scoped(select(DirectionTask), principal, DirectionTask, READ)
-    if only_own_agency(principal):
-        stmt = stmt.where(_agency_condition(principal.agency_id))
-    return stmt
-
-
-def get_task(db: Session, principal: Principal, task_id: int) -> DirectionTask:
-    """One task by id, or 404 when it does not exist or lies outside the caller's scope."""
-    task = get_scoped(db, principal, DirectionTask, task_id, READ)
-    if only_own_agency(principal) and principal.agency_id not in agencies_of(db, task):
-        raise NotFound()
-    return task
-
-
-def scoped_directives(principal: Principal) -> Select[Any]:
-    """Directives the caller may read: of their units, or with a task they may read (an agency, a sector
-    center limited to domains); agency staff only the latter."""
-    with_task = scoped_tasks(principal).with_only_columns(DirectionTask.directive_id)
-    if only_own_agency(principal):
-        return select(Directive).where(Directive.id.in_(with_task))
-    return select(Directive).where(
-        or_(scope_condition(principal, Directive, READ), Directive.id.in_(with_task))
-    )
-
-
-def get_directive(db: Session, principal: Principal, directive_id: int) -> Directive:
-    directive: Directive | None = db.scalar(scoped_directives(principal).where(Directive.id == directive_id))
-    if directive is None:
-        raise NotFound()
-    return directive
-
-
-def cooperating_ids(db: Session, task_id: int) -> list[int]:
-    stmt = select(DirectionTaskAgency.agency_id).where(DirectionTaskAgency.task_id == task_id)
-    return sorted(db.scalars(stmt))
-
-
-def agencies_of(db: Session, task: DirectionTask) -> set[int]:
-    """The lead and co-operating agencies of a task."""
-    out = set(cooperating_ids(db, task.id))
-    if task.assignee_agency_id is not None:
-        out.add(task.assignee_agency_id)
-    return out
 
 
 # ------------------------------------------------------------------------------------------- issuing
@@ -190,8 +169,11 @@ def create_directive(
     )
     db.add(directive)
     db.flush()
-    for spec, due in zip(body.tasks, deadlines, strict=True):
+    tasks = [
         open_task(db, engine, principal, directive, spec, due, now=now)
+        for spec, due in zip(body.tasks, deadlines, strict=True)
+    ]
+    figures.feed_tasks(db, tasks, now=now)
     audit.record_by(
         db,
         principal,
@@ -265,8 +247,24 @@ def act(
     *,
     now: datetime | None = None,
 ) -> DirectionTask:
-    """Run one step on a task, with its effects; refused steps change nothing."""
+    """Run one step on a task, with its effects (the indicator values of its month included); refused steps
+    change nothing."""
     now = now or utcnow()
+    task = _step(db, engine, blobs, task, name, principal, fields, now)
+    figures.feed_tasks(db, [task], now=now)
+    return task
+
+
+def _step(
+    db: Session,
+    engine: WorkflowEngine,
+    blobs: BlobStore | None,
+    task: DirectionTask,
+    name: str,
+    principal: Principal | None,
+    fields: dict[str, Any],
+    now: datetime,
+) -> DirectionTask:
     path = unit_path_of(db, task.unit_id)
     t = DIRECTION_TASK.find(name)
     if t is None or t not in engine.available(DIRECTION_TASK, task, principal, unit_path=path):
@@ -415,216 +413,3 @@ def _decide_extension(
 def extension_requests(db: Session, task_id: int) -> list[ExtensionRequest]:
     stmt = select(ExtensionRequest).where(ExtensionRequest.task_id == task_id).order_by(ExtensionRequest.id)
     return list(db.scalars(stmt))
-
-
-# ------------------------------------------------------------------------------------------- views
-
-
-def list_tasks(
-    db: Session,
-    principal: Principal,
-    *,
-    agency_id: int | None = None,
-    leader_id: int | None = None,
-    source_kind: str | None = None,
-    states: Sequence[str] = (),
-    directive_id: int | None = None,
-    unit_id: int | None = None,
-    overdue: bool | None = None,
-    order: str = "overdue",
-    limit: int = 100,
-    offset: int = 0,
-    now: datetime | None = None,
-) -> list[DirectionTask]:
-    """The tracking list, scoped: by agency (lead or co-operating), leader, source, state; overdue first."""
-    now = now or utcnow()
-    stmt = scoped_tasks(principal)
-    if agency_id is not None:
-        stmt = stmt.where(_agency_condition(agency_id))
-    if leader_id is not None:
-        stmt = stmt.where(DirectionTask.issued_by_id == leader_id)
-    if source_kind:
-        stmt = stmt.where(DirectionTask.source_kind == source_kind)
-    if states:
-        stmt = stmt.where(DirectionTask.state.in_(list(states)))
-    if directive_id is not None:
-        stmt = stmt.where(DirectionTask.directive_id == directive_id)
-    if unit_id is not None:
-        unit = db.get(Unit, unit_id)
-        prefix = unit.path if unit else "/none/"
-        stmt = stmt.where(DirectionTask.unit_id.in_(select(Unit.id).where(Unit.path.startswith(prefix))))
-    if overdue is not None:
-        stmt = stmt.where(overdue_condition(now) if overdue else ~overdue_condition(now))
-    if order == "overdue":
-        stmt = stmt.order_by(*overdue_first(now))
-    elif order == "deadline":
-        stmt = stmt.order_by(DirectionTask.deadline_at, DirectionTask.id)
-    else:
-        stmt = stmt.order_by(DirectionTask.id.desc())
-    return list(db.scalars(stmt.limit(limit).offset(offset)))
-
-
-def overdue_condition(now: datetime) -> ColumnElement[bool]:
-    """An open task past its deadline while the agency holds it (marked by the SLA clock, or not yet)."""
-    return and_(
-        DirectionTask.state.in_(HOLDING_STATES),
-        or_(DirectionTask.sla_status == SLA_OVERDUE, DirectionTask.due_at < now),
-    )
-
-
-def overdue_first(now: datetime) -> list[Any]:
-    """Open before done; overdue, then nearly due, then the rest; the earliest deadline first."""
-    flag = case(
-        (DirectionTask.state == "done", 3),
-        (overdue_condition(now), 0),
-        (DirectionTask.sla_status == "warning", 1),
-        else_=2,
-    )
-    return [flag, DirectionTask.deadline_at, DirectionTask.id]
-
-
-def flag_of(task: DirectionTask, now: datetime) -> str:
-    """ "overdue", "warning" (nearly due) or "ok"; "done" tasks keep no flag ("ok")."""
-    if task.state in HOLDING_STATES and (
-        task.sla_status == SLA_OVERDUE or (task.due_at is not None and task.due_at < now)
-    ):
-        return "overdue"
-    if task.state in HOLDING_STATES and task.sla_status == "warning":
-        return "warning"
-    return "ok"
-
-
-# ------------------------------------------------------------------------------------------- figures
-
-
-def _figures_columns(now: datetime) -> list[Any]:
-    done = DirectionTask.state == "done"
-    return [
-        func.count().label("received"),
-        func.sum(case((and_(done, DirectionTask.on_time.is_(True)), 1), else_=0)).label("done_on_time"),
-        func.sum(case((and_(done, DirectionTask.on_time.is_(False)), 1), else_=0)).label("done_late"),
-        func.sum(case((overdue_condition(now), 1), else_=0)).label("overdue"),
-        func.sum(case((DirectionTask.state != "done", 1), else_=0)).label("open"),
-    ]
-
-
-def _rate(on_time: int, late: int, overdue: int) -> float | None:
-    """On-time completion rate: done on time among the tasks whose outcome is known (done, or overdue)."""
-    known = on_time + late + overdue
-    return round(on_time / known, 4) if known else None
-
-
-def task_figures(
-    db: Session,
-    unit_id: int | None = None,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """Tasks received, done on time, done late, overdue and open in a unit subtree (None: everywhere),
-    of the tasks opened in [since, until): the figures the indicators module reads. Not scoped: the caller
-    decides who may see them."""
-    stmt = select(*_figures_columns(now or utcnow()))
-    if unit_id is not None:
-        path = unit_path_of(db, unit_id)
-        if path is None:
-            raise NotFound("Không có đơn vị này", "No such unit")
-        stmt = stmt.where(DirectionTask.unit_id.in_(select(Unit.id).where(Unit.path.startswith(path))))
-    if since is not None:
-        stmt = stmt.where(DirectionTask.opened_at >= since)
-    if until is not None:
-        stmt = stmt.where(DirectionTask.opened_at < until)
-    return _figures_dict(db.execute(stmt).one())
-
-
-def _figures_dict(row: Any) -> dict[str, Any]:
-    received, on_time, late, overdue, open_ = (int(v or 0) for v in row)
-    return {
-        "received": received,
-        "done_on_time": on_time,
-        "done_late": late,
-        "overdue": overdue,
-        "open": open_,
-        "on_time_rate": _rate(on_time, late, overdue),
-    }
-
-
-def stats(
-    db: Session, principal: Principal, unit_id: int | None = None, now: datetime | None = None
-) -> dict[str, Any]:
-    """Counts per state and per flag, and the headline figures, of the tasks the caller may read in a
-    unit subtree."""
-    now = now or utcnow()
-    base = scoped_tasks(principal)
-    if unit_id is not None:
-        unit = get_unit(db, unit_id)
-        base = base.where(DirectionTask.unit_id.in_(select(Unit.id).where(Unit.path.startswith(unit.path))))
-    ids = base.with_only_columns(DirectionTask.id).scalar_subquery()
-    scope = DirectionTask.id.in_(ids)
-    by_state = dict.fromkeys(DIRECTION_TASK.states, 0)
-    rows = db.execute(
-        select(DirectionTask.state, func.count()).where(scope).group_by(DirectionTask.state)
-    ).tuples()
-    by_state.update({state: int(n) for state, n in rows})
-    figures = _figures_dict(db.execute(select(*_figures_columns(now)).where(scope)).one())
-    warning = db.scalar(
-        select(func.count()).where(
-            scope,
-            DirectionTask.state.in_(HOLDING_STATES),
-            DirectionTask.sla_status == "warning",
-            ~overdue_condition(now),
-        )
-    )
-    flags = {"overdue": figures["overdue"], "warning": int(warning or 0)}
-    flags["ok"] = figures["open"] - flags["overdue"] - flags["warning"]
-    return {"unit_id": unit_id, "by_state": by_state, "flags": flags, **figures}
-
-
-def agency_ranking(
-    db: Session, principal: Principal | None, unit_id: int | None = None, now: datetime | None = None
-) -> list[dict[str, Any]]:
-    """Lead agencies ranked by on-time completion rate (ties: more tasks first, then name).
-
-    With a principal, only the tasks they may read count (agency staff: their own agency's row).
-    """
-    now = now or utcnow()
-    stmt = select(DirectionTask.assignee_agency_id, *_figures_columns(now)).where(
-        DirectionTask.assignee_agency_id.is_not(None)
-    )
-    if principal is not None:
-        stmt = stmt.where(DirectionTask.id.in_(scoped_tasks(principal).with_only_columns(DirectionTask.id)))
-        if only_own_agency(principal):
-            stmt = stmt.where(DirectionTask.assignee_agency_id == (principal.agency_id or -1))
-    if unit_id is not None:
-        unit = get_unit(db, unit_id)
-        stmt = stmt.where(DirectionTask.unit_id.in_(select(Unit.id).where(Unit.path.startswith(unit.path))))
-    rows = db.execute(stmt.group_by(DirectionTask.assignee_agency_id)).all()
-    names = dict(
-        db.execute(select(Agency.id, Agency.name).where(Agency.id.in_([r[0] for r in rows]))).tuples().all()
-    )
-    out = [{"agency_id": r[0], "agency": names.get(r[0], ""), **_figures_dict(r[1:])} for r in rows]
-    out.sort(
-        key=lambda x: (
-            -(x["on_time_rate"] if x["on_time_rate"] is not None else -1),
-            -x["received"],
-            x["agency"],
-        )
-    )
-    for rank, row in enumerate(out, 1):
-        row["rank"] = rank
-    return out
-
-
-def edocument_figures(
-    db: Session,
-    unit_id: int | None = None,
-    *,
-    since: date | None = None,
-    until: date | None = None,
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """The e-documents register's figures in a unit subtree (None: everywhere), of the documents dated in
-    [since, until]: incoming, outgoing, in process on time / overdue, finished on time / late, % digitally
-    signed, % sent electronically. Not scoped: the caller decides who may see them."""
-    return edocuments.metrics(db, None, unit_id, since=since, until=until, now=now)

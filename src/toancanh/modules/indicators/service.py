@@ -27,6 +27,7 @@ from toancanh.core.auth.scope import Principal
 from toancanh.core.units import Unit
 from toancanh.modules.indicators import formula
 from toancanh.modules.indicators.catalogue import dataset_by_code, elements_by_code, indicator_by_code
+from toancanh.modules.indicators.feeds import SYSTEM_SOURCE, SystemValue, record_system_values
 from toancanh.modules.indicators.models import DataElement, DataValue, Indicator, Target
 from toancanh.modules.indicators.periods import (
     PERIOD_TYPES,
@@ -51,7 +52,9 @@ __all__ = [
     "MANAGE",
     "READ",
     "SUBMIT",
+    "SYSTEM_SOURCE",
     "Figure",
+    "SystemValue",
     "achievement",
     "band_of",
     "compute",
@@ -60,6 +63,7 @@ __all__ = [
     "indicator_by_code",
     "ranking",
     "readable_domains",
+    "record_system_values",
     "trend",
 ]
 

@@ -107,6 +107,21 @@ def load_connectors(names: list[str]) -> list[Connector]:
     return out
 
 
+async def _retention_loop(app: FastAPI) -> None:
+    """The scheduled purge (core.retention): first an hour after start, then every retention_interval_h."""
+    from toancanh.core import retention
+    from toancanh.core.tasks import run_every
+
+    settings: Settings = app.state.settings
+    rules, holds = retention.module_rules(app.state.modules)
+    await run_every(
+        settings.retention_interval_h * 3600,
+        lambda: retention.purge(app.state.db, settings, rules, holds),
+        "retention-purge",
+        first_after_s=3600.0,
+    )
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     """Build the ASGI app: core services, core API, the web shell and every enabled module."""
     settings = settings or Settings()
@@ -131,6 +146,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             coordinator = await c.setup(app)
             if coordinator is not None:
                 app.state.connectors[c.name] = coordinator
+        if settings.retention_interval_h > 0:
+            spawn(app, _retention_loop(app), "retention-purge")
         if settings.simulator:
             from toancanh.demo import simulator
 

@@ -18,9 +18,11 @@ app = typer.Typer(
 db_app = typer.Typer(help="Cơ sở dữ liệu / database", no_args_is_help=True)
 units_app = typer.Typer(help="Đơn vị hành chính / administrative units", no_args_is_help=True)
 user_app = typer.Typer(help="Người dùng / users", no_args_is_help=True)
+retention_app = typer.Typer(help="Thời hạn lưu trữ / data retention", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(units_app, name="units")
 app.add_typer(user_app, name="user")
+app.add_typer(retention_app, name="retention")
 console = Console()
 
 
@@ -287,6 +289,41 @@ def restore(
     if not check:
         console.print(
             f"Lược đồ / schema: {current(s.resolved_database_url)}; chạy `toancanh db upgrade` nếu cần"
+        )
+
+
+@retention_app.command("show")
+def retention_show() -> None:
+    """Print how long each kind of data is kept (days; 0 = forever)."""
+    from toancanh.core.retention import periods
+
+    for kind, days in periods(_settings()).items():
+        console.print(f"{kind:<10} {days if days else 'mãi mãi / forever'}", highlight=False)
+
+
+@retention_app.command("run")
+def retention_run(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; change nothing")] = False,
+    kind: Annotated[list[str] | None, typer.Option("--kind", help="Only this kind (repeatable)")] = None,
+) -> None:
+    """Purge the data past its retention period now (the app also does it on a schedule); audited."""
+    from toancanh.app import load_modules
+    from toancanh.core.retention import KINDS, module_rules, purge
+
+    bad = [k for k in kind or [] if k not in KINDS]
+    if bad:
+        _fail(f"Loại không hợp lệ / unknown kind: {', '.join(bad)} (có / valid: {', '.join(KINDS)})")
+    s = _settings()
+    rules, holds = module_rules(load_modules(s.modules))
+    db = _database(s)
+    try:
+        results = purge(db, s, rules, holds, dry_run=dry_run, kinds=kind or None)
+    finally:
+        db.dispose()
+    verb = "sẽ xoá / would go" if dry_run else "đã xoá / removed"
+    for r in results:
+        console.print(
+            f"{r.kind:<10} {r.name:<28} {r.removed:>10,} {verb} (< {r.cutoff:%Y-%m-%d})", highlight=False
         )
 
 

@@ -102,6 +102,13 @@ class Settings(BaseSettings):
     vision_clip_after_s: float = 5.0  # ... and ends this long after (0 and 0: no clips)
     onvif_probe_address: str = "239.255.255.250:3702"  # WS-Discovery group; tests give a unicast host:port
     onvif_timeout_s: float = 3.0
+    # Data retention in days per kind (0: kept forever); core/retention.py. The purge runs every
+    # retention_interval_h hours in each app process that has it on (0: only `toancanh retention run`).
+    retention_readings_days: int = Field(default=730, ge=0)
+    retention_events_days: int = Field(default=365, ge=0)
+    retention_footage_days: int = Field(default=90, ge=0)
+    retention_personal_days: int = Field(default=365, ge=0)
+    retention_interval_h: float = Field(default=24.0, ge=0)
     log_json: bool = True
     log_level: str = "INFO"
 

@@ -35,3 +35,4 @@ class Module:
     on_startup: list[Callable[[Any], Awaitable[None]]] = field(default_factory=list)  # called with the app
     on_shutdown: list[Callable[[Any], Awaitable[None]]] = field(default_factory=list)
     templates_dir: str | None = None
+    retention: list[Any] = field(default_factory=list)  # core.retention.RetentionRule / RetentionHold

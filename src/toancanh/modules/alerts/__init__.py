@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Any
 
 from toancanh.core.modules import Module, NavItem
-from toancanh.modules.alerts import api, api_cap, api_devices, api_incidents, sop, web
+from toancanh.modules.alerts import api, api_cap, api_devices, api_incidents, retention, sop, web
 from toancanh.modules.alerts.runtime import AlertsRuntime
 from toancanh.modules.alerts.sop_seed import ensure_sop_templates
 from toancanh.modules.alerts.workflow import INCIDENT
@@ -66,4 +66,5 @@ module = Module(
     on_shutdown=[_shutdown],
     on_startup=[_startup, sop.start],
     templates_dir=str(Path(__file__).parent / "templates"),
+    retention=retention.RULES,
 )

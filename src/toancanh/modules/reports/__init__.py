@@ -11,6 +11,7 @@ from toancanh.modules.reports import (
     hotline,
     moderation_api,
     open311,
+    retention,
     service,
     stats,
     web,
@@ -52,4 +53,5 @@ module = Module(
     ],
     on_startup=[_startup, deadlines.start],
     templates_dir=str(Path(__file__).parent / "templates"),
+    retention=retention.RULES,
 )

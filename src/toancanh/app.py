@@ -29,6 +29,7 @@ from toancanh.core.files import BlobStore
 from toancanh.core.middleware import RequestMiddleware
 from toancanh.core.modules import Module
 from toancanh.core.outbox import Relay
+from toancanh.core.overload import LoadShedder
 from toancanh.core.tasks import spawn
 from toancanh.core.workflow import WorkflowEngine
 from toancanh.core.worktime import WorkCalendar
@@ -209,4 +210,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         for r in m.web_routers:
             app.include_router(r, include_in_schema=False)
     app.add_middleware(RequestMiddleware, max_body=settings.max_body_bytes, metrics=app.state.metrics)
+    # Outermost: an overloaded replica refuses before any other work is done.
+    app.add_middleware(
+        LoadShedder,
+        max_inflight=settings.max_inflight_requests,
+        rate_per_s=settings.rate_limit_per_s,
+        burst=settings.rate_limit_burst,
+        metrics=app.state.metrics,
+    )
     return app

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     default_locale: str = "vi"
     tile_url: str = ""  # e.g. "https://tile.example.org/{z}/{x}/{y}.png"; empty: no base map (offline)
     max_body_bytes: int = 25 * 1024 * 1024  # five phone photos fit
+    # Load shedding per process (core/overload.py): 503 past this many requests at once (0: no limit), and a
+    # token bucket per client (API key/token, else address): 429 past rate_limit_per_s (0: off) after a burst.
+    max_inflight_requests: int = Field(default=256, ge=0)
+    rate_limit_per_s: float = Field(default=0.0, ge=0)
+    rate_limit_burst: int = Field(default=100, ge=1)
     session_hours: int = 12
     login_max_failures: int = 5
     login_window_minutes: int = 15

@@ -44,6 +44,13 @@ class Metrics:
         self.sse_clients = Gauge(
             "toancanh_sse_clients", "Connected live-event clients", registry=self.registry
         )
+        self.shed = Counter(
+            "toancanh_http_shed_total",
+            "Requests refused by load shedding (503 overloaded, 429 rate limited)",
+            ["status"],
+            registry=self.registry,
+        )
+        self.inflight = Gauge("toancanh_http_inflight", "Requests being served", registry=self.registry)
 
 
 @router.get("/healthz")

@@ -86,10 +86,16 @@
   }
 
   // The live stream: calls onEvent({subject, data, ...}) for each event; `dot` shows the connection.
+  // The browser resends the last event id when it reconnects by itself and the server replays what was
+  // missed; after a closed stream we pass it ourselves. If the server no longer knows it ("reset"), the page
+  // reloads to start from a true picture.
   function live(subjects, onEvent, onState) {
-    var es = null, timer = null;
+    var es = null, timer = null, lastId = "";
     function connect() {
-      es = new EventSource("/api/v1/events/stream?subjects=" + encodeURIComponent(subjects));
+      var url = "/api/v1/events/stream?subjects=" + encodeURIComponent(subjects);
+      if (lastId) url += "&last_event_id=" + encodeURIComponent(lastId);
+      es = new EventSource(url);
+      es.addEventListener("reset", function () { setTimeout(function () { location.reload(); }, 1000); });
       es.onopen = function () { if (onState) onState(true); };
       es.onerror = function () {
         if (onState) onState(false);
@@ -100,6 +106,7 @@
       };
       es.onmessage = function (m) {
         var ev;
+        if (m.lastEventId) lastId = m.lastEventId;
         try { ev = JSON.parse(m.data); } catch (e) { return; }
         onEvent(ev);
       };

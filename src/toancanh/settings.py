@@ -25,6 +25,7 @@ DEFAULT_MODULES = [
     "direction",
     "cameras",
     "vision",
+    "ngsild",
 ]
 
 

@@ -26,6 +26,7 @@ DEFAULT_MODULES = [
     "cameras",
     "vision",
     "ngsild",
+    "gis",
 ]
 
 
@@ -102,6 +103,8 @@ class Settings(BaseSettings):
     camera_backoff_max_s: float = 120.0
     camera_state_interval_s: float = 60.0  # how often a live camera's fps and last frame reach the database
     camera_mjpeg_max_fps: float = 5.0
+    # GIS map: a base-map tile URL ({z}/{x}/{y}, a local tile server); empty: offline unit boundaries
+    gis_base_tile_url: str = ""
     camera_view_audit_s: float = 300.0  # repeated views of one camera by one user within this count once
     vision_enabled: bool = False  # run the video analytics pipelines in the app process
     vision_clip_before_s: float = 5.0  # an event's evidence clip starts this long before it ...

@@ -32,6 +32,7 @@ __all__ = [
     "BBox",
     "GeoError",
     "VIETNAM_BBOX",
+    "ShapeIndex",
     "UnitIndex",
     "bbox_of",
     "feature",
@@ -425,6 +426,55 @@ class UnitIndex:
             np.minimum.at(best[start : start + _BATCH_CHUNK], point_idx[inside], tree_idx[inside])
         found: list[int | None] = self._ids_or_none[best].tolist()
         return found
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Spatial queries over any geometries
+
+
+SPATIAL_PREDICATES: Final = ("within", "intersects")
+
+
+class ShapeIndex:
+    """An ``STRtree`` over any geometries with ids: which ones lie within or intersect a query geometry, and
+    which are nearest a point. The embedded (SQLite) side of spatial queries whose PostgreSQL side is PostGIS
+    (``ST_Within``, ``ST_Intersects``, ``ST_Distance`` on SRID 4326): the same DE-9IM predicates and the same
+    planar distances in degrees, so both give the same answers.
+
+    Answers are lists of ids, ``nearest`` ordered by distance then id, the others by id.
+    """
+
+    def __init__(self, ids: Sequence[int], shapes: Sequence[BaseGeometry] | npt.NDArray[np.object_]) -> None:
+        if len(ids) != len(shapes):
+            raise ValueError("ids and shapes differ in length")
+        geoms = np.empty(len(shapes), dtype=object)
+        geoms[:] = list(shapes)
+        self._geoms: npt.NDArray[np.object_] = geoms
+        self._ids = np.asarray(ids, dtype=np.int64)
+        self._tree = shapely.STRtree(self._geoms)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def query(self, geometry: BaseGeometry, predicate: str) -> list[int]:
+        """Ids of the geometries that are ``within`` the query geometry or ``intersect`` it."""
+        if predicate not in SPATIAL_PREDICATES:
+            raise GeoError(
+                f"Phép truy vấn không hợp lệ: {predicate}", f"unknown spatial predicate {predicate}"
+            )
+        # tree.query(g, "contains") gives the tree geometries g contains, i.e. those within g.
+        tree_predicate = "contains" if predicate == "within" else "intersects"
+        hits: npt.NDArray[np.intp] = self._tree.query(geometry, predicate=tree_predicate)
+        found: list[int] = np.sort(self._ids[hits]).tolist()
+        return found
+
+    def nearest(self, lat: float, lon: float, k: int = 1) -> list[tuple[int, float]]:
+        """The ``k`` geometries nearest the point, as ``(id, planar distance in degrees)``, nearest first."""
+        if k < 1 or not len(self):
+            return []
+        dist = shapely.distance(self._geoms, shapely.Point(lon, lat))
+        order = np.lexsort((self._ids, dist))[:k]
+        return [(int(self._ids[i]), float(dist[i])) for i in order]
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -59,6 +59,10 @@ def body_context(data: dict[str, Any], ctype: str, request: Request) -> Context:
     return context.from_link(request.headers.get("link"))
 
 
+def link_context_default() -> Context:
+    return context.DEFAULT
+
+
 def link_context(request: Request) -> Context:
     return context.from_link(request.headers.get("link"))
 

@@ -201,14 +201,14 @@ def compact_entity(
             continue
         name = ctx.compact(iri)
         if isinstance(value, list):
-            items = [_compact_instance(v, ctx, key_values, sys_attrs) for v in value]
+            items = [compact_instance(v, ctx, key_values, sys_attrs) for v in value]
             out[name] = items
         else:
-            out[name] = _compact_instance(value, ctx, key_values, sys_attrs)
+            out[name] = compact_instance(value, ctx, key_values, sys_attrs)
     return out
 
 
-def _compact_instance(inst: dict[str, Any], ctx: Context, key_values: bool, sys_attrs: bool) -> Any:
+def compact_instance(inst: dict[str, Any], ctx: Context, key_values: bool, sys_attrs: bool) -> Any:
     if key_values:
         return simple_value(inst)
     out: dict[str, Any] = {}
@@ -218,9 +218,9 @@ def _compact_instance(inst: dict[str, Any], ctx: Context, key_values: bool, sys_
                 continue
             out[key] = val
         elif isinstance(val, dict):
-            out[ctx.compact(key)] = _compact_instance(val, ctx, False, sys_attrs)
+            out[ctx.compact(key)] = compact_instance(val, ctx, False, sys_attrs)
         elif isinstance(val, list):
-            out[ctx.compact(key)] = [_compact_instance(v, ctx, False, sys_attrs) for v in val]
+            out[ctx.compact(key)] = [compact_instance(v, ctx, False, sys_attrs) for v in val]
     return out
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from toancanh.core import outbox
@@ -24,7 +25,7 @@ from toancanh.core.units import Unit, unit_index
 from toancanh.modules.ngsild import assets_view, qlang
 from toancanh.modules.ngsild.errors import NgsiError, bad_data, not_found
 from toancanh.modules.ngsild.geoquery import GeoQuery, bounds_of
-from toancanh.modules.ngsild.models import NgsiEntity
+from toancanh.modules.ngsild.models import NgsiAttributeHistory, NgsiEntity
 from toancanh.modules.ngsild.representation import LOCATION, iso
 
 READ = "ngsild.read"
@@ -160,6 +161,7 @@ def _store(db: Session, row: NgsiEntity, attrs: dict[str, Any], event: str, chan
     if new_domain != row.domain and event != "created":
         row.domain = new_domain
     db.flush()
+    _history(db, row.id, attrs, changed)
     outbox.emit(
         db,
         SUBJECT + event,
@@ -167,6 +169,23 @@ def _store(db: Session, row: NgsiEntity, attrs: dict[str, Any], event: str, chan
         unit_id=row.unit_id,
         domain=row.domain,
     )
+
+
+def _ms(stamp: str) -> int:
+    return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def _history(db: Session, entity_pk: int, attrs: dict[str, Any], changed: list[str]) -> None:
+    """Append the new instances of the changed attributes to the history (the temporal API reads it)."""
+    rows = []
+    for iri in changed:
+        for inst in _instances(attrs.get(iri)):
+            stamp = inst.get("observedAt") or inst.get("modifiedAt")
+            if not isinstance(stamp, str):
+                continue
+            rows.append({"entity_pk": entity_pk, "attr": iri, "ts": _ms(stamp), "instance": inst})
+    if rows:
+        db.execute(insert(NgsiAttributeHistory), rows)
 
 
 # ------------------------------------------------------------------------------------------------ writes
@@ -201,6 +220,10 @@ def replace_entity(
     row.type, row.types, row.multi_typed = types[0], types, len(types) > 1
     _store(db, row, attrs, "updated", sorted(set(attrs) | set(row.attrs)))
     return row
+
+
+def stored_exists(db: Session, eid: str) -> bool:
+    return db.scalar(select(NgsiEntity.id).where(NgsiEntity.entity_id == eid)) is not None
 
 
 def delete_entity(db: Session, principal: Principal, eid: str) -> None:
@@ -328,6 +351,14 @@ def get_entity(db: Session, principal: Principal, eid: str) -> EntityView:
     return _asset_view(asset, assets_view.readings(db, [asset.id])[asset.id])
 
 
+def stored_row(db: Session, principal: Principal, eid: str) -> NgsiEntity | None:
+    """The stored entity `eid` if the caller may read it."""
+    principal.require(READ)
+    return db.scalar(
+        scoped(select(NgsiEntity).where(NgsiEntity.entity_id == eid), principal, NgsiEntity, READ)
+    )
+
+
 def _asset_view(asset: Asset, reads: list[Any]) -> EntityView:
     eid, types, attrs = assets_view.to_entity(asset, reads)
     return EntityView(eid, types, attrs, iso(asset.created_at), iso(asset.updated_at), stored=False)
@@ -374,13 +405,12 @@ def _keep(view: EntityView, query: Query) -> bool:
         return False
     if query.q is not None and not qlang.matches(query.q, view.attrs, query.expand):
         return False
-    if query.geo is not None:
-        prop = view.attrs.get(query.geo.geoproperty)
-        if not any(
-            query.geo.test(p.get("value")) for p in _instances(prop) if p.get("type") == "GeoProperty"
-        ):
-            return False
-    return True
+    return query.geo is None or geo_matches(view, query.geo)
+
+
+def geo_matches(view: EntityView, geo: GeoQuery) -> bool:
+    prop = view.attrs.get(geo.geoproperty)
+    return any(geo.test(p.get("value")) for p in _instances(prop) if p.get("type") == "GeoProperty")
 
 
 def _stream(db: Session, principal: Principal, query: Query) -> Iterator[EntityView]:

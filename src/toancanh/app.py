@@ -26,11 +26,12 @@ from toancanh.core.connectors import Connector
 from toancanh.core.db import Database
 from toancanh.core.errors import AppError, error_body
 from toancanh.core.files import BlobStore
-from toancanh.core.middleware import RequestMiddleware
+from toancanh.core.leases import LeaseKeeper
+from toancanh.core.middleware import HealthOnly, RequestMiddleware
 from toancanh.core.modules import Module
 from toancanh.core.outbox import Relay
 from toancanh.core.overload import LoadShedder
-from toancanh.core.tasks import spawn
+from toancanh.core.tasks import spawn, spawn_leased
 from toancanh.core.workflow import WorkflowEngine
 from toancanh.core.worktime import WorkCalendar
 from toancanh.settings import Settings
@@ -123,6 +124,28 @@ async def _retention_loop(app: FastAPI) -> None:
     )
 
 
+def _lease_connector(app: FastAPI, c: Connector) -> None:
+    """A connector runs in one process at a time, the holder of the lease `connector:<name>`: two MQTT
+    sessions with one client id would take each other's place, and the broker keeps the session's QoS 1
+    messages for whichever process takes the lease over."""
+
+    async def start() -> None:
+        coordinator = await c.setup(app)
+        if coordinator is not None:
+            app.state.connectors[c.name] = coordinator
+
+    async def stop() -> None:
+        coordinator = app.state.connectors.pop(c.name, None)
+        if coordinator is not None:
+            with contextlib.suppress(Exception):
+                await coordinator.stop()
+        if c.teardown is not None:
+            with contextlib.suppress(Exception):
+                await c.teardown(app)
+
+    app.state.leases.add(f"connector:{c.name}", start, stop)
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     """Build the ASGI app: core services, core API, the web shell and every enabled module."""
     settings = settings or Settings()
@@ -144,11 +167,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             for hook in m.on_startup:
                 await hook(app)
         for c in connectors:
-            coordinator = await c.setup(app)
-            if coordinator is not None:
-                app.state.connectors[c.name] = coordinator
+            _lease_connector(app, c)
         if settings.retention_interval_h > 0:
-            spawn(app, _retention_loop(app), "retention-purge")
+            spawn_leased(app, lambda: _retention_loop(app), "retention-purge")
+        await app.state.leases.start()
         if settings.simulator:
             from toancanh.demo import simulator
 
@@ -156,14 +178,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         try:
             yield
         finally:
-            for c in reversed(connectors):
-                coordinator = app.state.connectors.pop(c.name, None)
-                if coordinator is not None:
-                    with contextlib.suppress(Exception):
-                        await coordinator.stop()
-                if c.teardown is not None:
-                    with contextlib.suppress(Exception):
-                        await c.teardown(app)
+            await app.state.leases.stop()  # stops the connectors and jobs this process held
             for m in reversed(modules):
                 for hook in m.on_shutdown:
                     with contextlib.suppress(Exception):
@@ -185,6 +200,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.db = db
     app.state.bus = create_bus(settings.bus_url)
     app.state.relay = Relay(db, app.state.bus, interval_s=settings.relay_interval_s)
+    app.state.leases = LeaseKeeper(db, ttl_s=settings.lease_ttl_s, enabled=settings.role != "api")
     app.state.live_hub = events_api.LiveHub()
     app.state.blobs = BlobStore(settings.blob_dir)
     app.state.metrics = health_api.Metrics()
@@ -210,6 +226,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         for r in m.web_routers:
             app.include_router(r, include_in_schema=False)
     app.add_middleware(RequestMiddleware, max_body=settings.max_body_bytes, metrics=app.state.metrics)
+    if settings.role == "worker":
+        app.add_middleware(HealthOnly)
     # Outermost: an overloaded replica refuses before any other work is done.
     app.add_middleware(
         LoadShedder,

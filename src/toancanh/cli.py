@@ -182,6 +182,16 @@ def serve(
     _serve(_settings(), host, port)
 
 
+@app.command()
+def worker(
+    host: Annotated[str, typer.Option(help="Address for the health checks")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port for /healthz, /readyz and /metrics")] = 8091,
+) -> None:
+    """Run a worker: connectors, rules and periodic jobs under leases shared with the other workers
+    (answers only health checks over HTTP)."""
+    _serve(_settings(role="worker"), host, port)
+
+
 def _demo_outboxes(settings: Settings) -> dict[str, str]:
     """The demo's message channels where none is configured: files in data_dir/notifications/ (offline)."""
     folder = (settings.data_dir / "notifications").resolve()

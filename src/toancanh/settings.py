@@ -6,7 +6,7 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = 25 * 1024 * 1024  # five phone photos fit
     # Load shedding per process (core/overload.py): 503 past this many requests at once (0: no limit), and a
     # token bucket per client (API key/token, else address): 429 past rate_limit_per_s (0: off) after a burst.
+    # What this process does (core/leases.py): "all" (one process: everything, the commune shape), "api"
+    # (stateless HTTP replica: no connectors or background jobs), "worker" (`toancanh worker`: connectors,
+    # jobs and cameras under leases of lease_ttl_s seconds, shared with the other workers).
+    role: Literal["all", "api", "worker"] = "all"
+    lease_ttl_s: float = Field(default=15.0, ge=3.0, le=600.0)
     max_inflight_requests: int = Field(default=256, ge=0)
     rate_limit_per_s: float = Field(default=0.0, ge=0)
     rate_limit_burst: int = Field(default=100, ge=1)

@@ -32,6 +32,24 @@ class _TooLarge(HTTPException):
         super().__init__(413, "Request body too large")
 
 
+class HealthOnly:
+    """A worker process answers only health checks and metrics; its work is not served over HTTP."""
+
+    PATHS = ("/healthz", "/readyz", "/metrics")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path") not in self.PATHS:
+            body = json.dumps(error_body("not_found", "Không tìm thấy", "Not found")).encode()
+            headers = [(b"content-type", b"application/json")]
+            await send({"type": "http.response.start", "status": 404, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
 class RequestMiddleware:
     """Sets the request context, refuses bodies over `max_body` with 413, adds headers, records metrics."""
 

@@ -42,3 +42,10 @@ async def run_every(
         except Exception:
             log.exception("periodic task %s failed", name)
         await asyncio.sleep(interval_s)
+
+
+def spawn_leased(app: Any, factory: Callable[[], Coroutine[Any, Any, Any]], name: str) -> None:
+    """Background work that must run in one process at a time (a periodic job, a deadline loop): it runs
+    where the lease `job:<name>` is held (core.leases), moves to another worker if that process dies, and
+    never runs in an API replica (`role = "api"`)."""
+    app.state.leases.add(f"job:{name}", factory)

@@ -148,5 +148,6 @@ def test_leaders_are_those_over_the_unit_and_domain(desk: Desk, db: Any) -> None
 
 
 def test_the_app_starts_the_minute_loop(client: Any, app: Any) -> None:
-    names = {t.get_name() for t in app.state.background}
-    assert "reports-deadlines" in names
+    assert "job:reports-deadlines" in app.state.leases.held()  # one process: it holds every job's lease
+    task = app.state.leases.work["job:reports-deadlines"].task
+    assert task is not None and not task.done()

@@ -70,6 +70,10 @@ async def readyz(request: Request) -> Any:
         "database": db_ok,
         "bus": bus_ok,
     }
+    leases = getattr(request.app.state, "leases", None)
+    if leases is not None:
+        body["role"] = request.app.state.settings.role
+        body["leases"] = {"holder": leases.holder, "held": leases.held(), "takeovers": leases.takeovers}
     connectors = getattr(request.app.state, "connectors", {})
     if connectors:  # an outside source being down is reported, but does not make this process unready
         body["connectors"] = {name: c.status() for name, c in connectors.items()}

@@ -11,6 +11,7 @@ import toancanh.core.assets
 import toancanh.core.audit
 import toancanh.core.auth.models
 import toancanh.core.files
+import toancanh.core.leases
 import toancanh.core.outbox
 import toancanh.core.timeseries
 import toancanh.core.units
@@ -47,6 +48,10 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine") or make_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several replicas starting at once: one migrates, the others wait and then find nothing to do.
+            # A transaction-level lock, released with the migration's commit.
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7419001)")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

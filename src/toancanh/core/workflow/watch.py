@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from toancanh.core.db import Database
-from toancanh.core.tasks import run_every, spawn
+from toancanh.core.tasks import run_every, spawn_leased
 from toancanh.core.workflow.definitions import CaseType, EscalationHook
 from toancanh.core.workflow.engine import WorkflowEngine
 
@@ -54,7 +54,10 @@ class DeadlineWatch:
         engine: WorkflowEngine = app.state.workflow
         self.install(engine)
         db: Database = app.state.db
-        loop = run_every(
-            self.every_s, lambda: self.check_once(db, engine), self.name, first_after_s=self.first_after_s
+        spawn_leased(
+            app,
+            lambda: run_every(
+                self.every_s, lambda: self.check_once(db, engine), self.name, first_after_s=self.first_after_s
+            ),
+            self.name,
         )
-        spawn(app, loop, self.name)

@@ -26,7 +26,7 @@ from toancanh.core.auth.scope import Principal
 from toancanh.core.bus import Event as BusEvent
 from toancanh.core.bus import Subscription
 from toancanh.core.db import Database, utcnow
-from toancanh.core.tasks import spawn
+from toancanh.core.tasks import spawn, spawn_leased
 from toancanh.core.timeseries import Series
 from toancanh.core.units import Unit, unit_index
 from toancanh.modules.alerts import alerting, events, telemetry
@@ -84,7 +84,7 @@ class AlertsRuntime:
         await asyncio.to_thread(self.load_rules)
         spawn(self.app, self._run(), "alerts-evaluator")
         spawn(self.app, self._every(TICK_S, lambda: ("tick", None)), "alerts-tick")
-        spawn(self.app, self._heartbeats(), "alerts-heartbeats")
+        spawn_leased(self.app, self._heartbeats, "alerts-heartbeats")
         bus = self.app.state.bus
         self._subs.append(await bus.subscribe(RULES_CHANGED, self._rules_changed))
         self._subs.append(await bus.subscribe(ASSETS_CHANGED, self._assets_changed))

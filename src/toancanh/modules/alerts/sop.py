@@ -23,7 +23,7 @@ from toancanh.core.auth.scope import Principal, unit_path_of
 from toancanh.core.auth.service import role_holders
 from toancanh.core.db import Database, utcnow
 from toancanh.core.errors import BadRequest, Conflict, Forbidden, Unprocessable
-from toancanh.core.tasks import run_every, spawn
+from toancanh.core.tasks import run_every, spawn_leased
 from toancanh.core.workflow import WorkflowEngine
 from toancanh.modules.alerts.models import Incident, SopRun, SopStep, SopTemplate
 from toancanh.modules.alerts.workflow import INCIDENT
@@ -499,9 +499,9 @@ async def start(app: Any) -> None:
     """Startup hook: every 30 s, the incidents' deadlines and the SOP steps past due."""
     engine: WorkflowEngine = app.state.workflow
     database: Database = app.state.db
-    spawn(
+    spawn_leased(
         app,
-        run_every(
+        lambda: run_every(
             CHECK_EVERY_S,
             lambda: check_once(database, engine),
             "alerts-deadlines",

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from toancanh.core.auth.scope import Principal, unit_path_of
 from toancanh.core.db import Database, utcnow
 from toancanh.core.errors import BadRequest, NotFound
-from toancanh.core.tasks import run_every, spawn
+from toancanh.core.tasks import run_every, spawn_leased
 from toancanh.core.units import Agency, Unit, get_unit
 from toancanh.core.worktime import VN_TZ
 from toancanh.modules.direction import edocuments
@@ -337,10 +337,13 @@ def refresh_recent(db: Database, now: datetime | None = None) -> dict[str, int]:
 async def start(app: Any) -> None:
     """Startup hook: the feed of the recent months, tied to the app's lifetime."""
     database: Database = app.state.db
-    loop = run_every(
-        FEED_EVERY_S,
-        lambda: refresh_recent(database),
+    spawn_leased(
+        app,
+        lambda: run_every(
+            FEED_EVERY_S,
+            lambda: refresh_recent(database),
+            "direction-indicators",
+            first_after_s=FEED_FIRST_AFTER_S,
+        ),
         "direction-indicators",
-        first_after_s=FEED_FIRST_AFTER_S,
     )
-    spawn(app, loop, "direction-indicators")

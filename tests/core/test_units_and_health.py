@@ -95,7 +95,11 @@ def test_every_connector_has_the_same_shape() -> None:
 def test_health_ready_metrics(client: Any) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json() == {"status": "ok", "database": True, "bus": True}
+    body = ready.json()
+    assert ready.status_code == 200
+    assert {k: body[k] for k in ("status", "database", "bus")} == {"status": "ok", "database": True, "bus": True}
+    # one process in the default role holds every periodic job's lease
+    assert body["role"] == "all" and "job:reports-deadlines" in body["leases"]["held"]
     client.get("/healthz")
     metrics = client.get("/metrics").text
     assert 'toancanh_http_requests_total{method="GET",route="/healthz",status="200"}' in metrics

@@ -38,7 +38,7 @@ from toancanh.core.bus import (
 )
 
 NATS_URL = os.environ.get("TOANCANH_NATS_URL", "nats://127.0.0.1:4222")
-WAIT = 5.0  # seconds any single expected delivery may take
+WAIT = 15.0  # seconds any single expected delivery may take (generous: CI runs two suites on 2 cores)
 
 
 # --------------------------------------------------------------------------------------------- helpers

@@ -6,6 +6,9 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
@@ -197,6 +200,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.instance = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     app.state.db = db
     app.state.bus = create_bus(settings.bus_url)
     app.state.relay = Relay(db, app.state.bus, interval_s=settings.relay_interval_s)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -170,7 +171,14 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url)
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        proxy_headers=True,
+        timeout_graceful_shutdown=max(1, math.ceil(settings.shutdown_grace_s)),
+    )
 
 
 @app.command()

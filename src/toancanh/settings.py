@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # jobs and cameras under leases of lease_ttl_s seconds, shared with the other workers).
     role: Literal["all", "api", "worker"] = "all"
     lease_ttl_s: float = Field(default=15.0, ge=3.0, le=600.0)
+    shutdown_grace_s: float = Field(
+        default=5.0, ge=0, le=600.0
+    )  # on SIGTERM: in-flight requests and SSE streams get this long
     max_inflight_requests: int = Field(default=256, ge=0)
     rate_limit_per_s: float = Field(default=0.0, ge=0)
     rate_limit_burst: int = Field(default=100, ge=1)

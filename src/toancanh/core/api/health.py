@@ -69,6 +69,8 @@ async def readyz(request: Request) -> Any:
         "status": "ok" if db_ok and bus_ok else "unavailable",
         "database": db_ok,
         "bus": bus_ok,
+        # which process answered: a rolling restart waits for a new one to be ready
+        "instance": getattr(request.app.state, "instance", ""),
     }
     leases = getattr(request.app.state, "leases", None)
     if leases is not None:

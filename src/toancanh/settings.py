@@ -27,6 +27,7 @@ DEFAULT_MODULES = [
     "vision",
     "ngsild",
     "gis",
+    "media",
 ]
 
 
@@ -97,6 +98,10 @@ class Settings(BaseSettings):
     # The CAP <status> values recorded as events: "Actual" only, unless a drill wants "Exercise" or "Test".
     cap_statuses: list[str] = Field(default_factory=lambda: ["Actual"])
     cap_sender: str = "ioc@toancanh.local"  # <sender> of the IOC's own CAP warnings
+    # Press monitoring (modules/media; connectors rss, web_page, social_json): how often the connectors
+    # look for due sources, and the least time between two requests to one host (a Crawl-delay may ask more).
+    media_poll_s: float = Field(default=60.0, gt=0)
+    media_host_interval_s: float = Field(default=2.0, ge=0)
     table_max_upload_bytes: int = 20 * 1024 * 1024  # an imported .xlsx or .csv file (indicators, documents)
     table_max_unzipped_bytes: int = 200 * 1024 * 1024  # an .xlsx's contents, checked before opening
     table_max_rows: int = 200_000

@@ -48,6 +48,7 @@ INTAKE = (
     "toancanh.traffic.>",
     "toancanh.core.device.>",
     "toancanh.reports.report.created",
+    "toancanh.media.spike.>",
 )
 SEVERITY_WORDS = {"low": "minor", "medium": "moderate", "high": "severe", "critical": "extreme"}
 
@@ -294,6 +295,8 @@ def intake_event(event: BusEvent) -> events.EventIn | None:
         source, category = "system", f"device.{tokens[1]}"
     elif tokens[:3] == ["reports", "report", "created"]:
         source, category = "report", "report.created"
+    elif tokens[:2] == ["media", "spike"] and len(tokens) >= 3:
+        source, category = "system", f"media.spike.{tokens[2]}"
     else:
         return None
     data = event.data
@@ -315,7 +318,7 @@ def intake_event(event: BusEvent) -> events.EventIn | None:
         unit_id=event.unit_id,
         asset_code=data.get("asset_code") if isinstance(data.get("asset_code"), str) else None,
         severity=severity,
-        certainty="observed" if source != "report" else "likely",
+        certainty="likely" if source == "report" or category.startswith("media.") else "observed",
         lat=float(lat) if located else None,
         lon=float(lon) if located else None,
         source_ref=f"bus:{event.id}",

@@ -33,6 +33,7 @@ BASELINE_WINDOWS = 24
 NEGATIVE_SHARE = 0.6
 NEGATIVE_MARGIN = 0.25
 SUBJECT = "toancanh.media.spike"
+DEFAULT_DOMAIN = "administration"
 
 
 def commune_of(ctx: Context, unit_id: int) -> int:
@@ -167,5 +168,6 @@ def _raise(
     if located:
         data["lat"] = sum(p[0] for p in located) / len(located)
         data["lon"] = sum(p[1] for p in located) / len(located)
-    outbox.emit(db, f"{SUBJECT}.{kind}", data, unit_id=commune, domain=topic.domain)
+    # every event of the warning center has a domain: a topic without one is the administration's
+    outbox.emit(db, f"{SUBJECT}.{kind}", data, unit_id=commune, domain=topic.domain or DEFAULT_DOMAIN)
     return {"id": spike.id, "kind": kind, "topic": topic.code, "unit_id": commune, "count": n}

@@ -166,9 +166,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         await bus.start()
         await app.state.live_hub.start(bus)
         await app.state.relay.start()
-        for m in modules:
-            for hook in m.on_startup:
-                await hook(app)
+        with db.startup_lock():  # replicas starting together seed one after the other
+            for m in modules:
+                for hook in m.on_startup:
+                    await hook(app)
         for c in connectors:
             _lease_connector(app, c)
         if settings.retention_interval_h > 0:

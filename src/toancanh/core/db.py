@@ -152,6 +152,23 @@ class Database:
             finally:
                 s.rollback()
 
+    @contextmanager
+    def startup_lock(self) -> Iterator[None]:
+        """One process at a time through start-up seeding (built-in categories, procedures...): replicas that
+        start together would otherwise both find a seed missing and both insert it. PostgreSQL: an advisory
+        lock on a connection of its own; SQLite: its write transactions already run one at a time."""
+        if not self.is_postgres:
+            yield
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_lock(7419002)")
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(7419002)")
+                conn.commit()
+
     def ping(self) -> bool:
         from sqlalchemy import text
 

@@ -97,7 +97,11 @@ def test_health_ready_metrics(client: Any) -> None:
     ready = client.get("/readyz")
     body = ready.json()
     assert ready.status_code == 200
-    assert {k: body[k] for k in ("status", "database", "bus")} == {"status": "ok", "database": True, "bus": True}
+    assert {k: body[k] for k in ("status", "database", "bus")} == {
+        "status": "ok",
+        "database": True,
+        "bus": True,
+    }
     # one process in the default role holds every periodic job's lease
     assert body["role"] == "all" and "job:reports-deadlines" in body["leases"]["held"]
     client.get("/healthz")

@@ -47,7 +47,9 @@ def test_nginx_accepts_the_site_config(tmp_path: Path) -> None:
     stream = conf.split("location = /api/v1/events/stream", 1)[1].split("}", 1)[0]
     assert "proxy_buffering off" in stream and "proxy_read_timeout 1h" in stream
     retry = re.findall(r"(?m)^\s*proxy_next_upstream ([^;]*);", conf)
-    assert retry and all("non_idempotent" not in r for r in retry)  # a POST that reached a replica is never sent again
+    assert retry and all(
+        "non_idempotent" not in r for r in retry
+    )  # a POST that reached a replica is never sent again
 
 
 def test_render_refuses_a_config_without_upstreams() -> None:

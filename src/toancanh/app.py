@@ -226,9 +226,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     from toancanh import web
 
-    web.install(app, modules)
+    web.install(app, modules, [c.templates_dir for c in connectors if c.templates_dir])
     for m in modules:
         for r in m.web_routers:
+            app.include_router(r, include_in_schema=False)
+    app.state.connector_nav = [item for c in connectors for item in c.nav]
+    for c in connectors:
+        for r in c.web_routers:
             app.include_router(r, include_in_schema=False)
     app.add_middleware(RequestMiddleware, max_body=settings.max_body_bytes, metrics=app.state.metrics)
     if settings.role == "worker":

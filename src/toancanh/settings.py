@@ -102,6 +102,17 @@ class Settings(BaseSettings):
     # look for due sources, and the least time between two requests to one host (a Crawl-delay may ask more).
     media_poll_s: float = Field(default=60.0, gt=0)
     media_host_interval_s: float = Field(default=2.0, ge=0)
+    # SIEM and firewall alerts (connectors/siem, docs/siem.md). Ports: 0 off, -1 any free port (tests).
+    siem_syslog_host: str = "127.0.0.1"  # "0.0.0.0" to hear other machines
+    siem_syslog_udp_port: int = Field(default=0, ge=-1, le=65535)  # e.g. 5514 (514 needs root)
+    siem_syslog_tcp_port: int = Field(default=0, ge=-1, le=65535)  # newline or octet-counted frames
+    siem_wazuh_alerts_file: str = ""  # e.g. /var/ossec/logs/alerts/alerts.json, followed like tail -F
+    siem_wazuh_from_start: bool = False  # read the file from its start (default: only new lines)
+    siem_default_unit: str = ""  # unit code of alerts that match no asset; empty: the top-level unit
+    siem_min_severity: Literal["unknown", "minor", "moderate", "severe", "extreme"] = "minor"
+    siem_syslog_max_level: int = Field(default=4, ge=0, le=7)  # plain syslog kept at this level or worse
+    siem_rate_per_s: float = Field(default=1000.0, ge=0)  # lines a second per sender (0: no limit)
+    siem_rate_burst: int = Field(default=5000, ge=1)
     table_max_upload_bytes: int = 20 * 1024 * 1024  # an imported .xlsx or .csv file (indicators, documents)
     table_max_unzipped_bytes: int = 200 * 1024 * 1024  # an .xlsx's contents, checked before opening
     table_max_rows: int = 200_000

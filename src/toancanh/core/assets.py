@@ -27,6 +27,7 @@ ASSET_TYPES = (
     "office",
     "tourism_site",
     "gateway",
+    "server",
     "other",
 )
 ASSET_STATUSES = ("active", "online", "offline", "maintenance", "retired")
@@ -43,6 +44,7 @@ DOMAINS = (
     "tourism",
     "land",
     "economy",
+    "infosec",
 )
 
 # How each domain is called on pages: (Vietnamese, English).
@@ -59,6 +61,7 @@ DOMAIN_LABELS = {
     "tourism": ("Du lịch", "Tourism"),
     "land": ("Đất đai", "Land"),
     "economy": ("Kinh tế", "Economy"),
+    "infosec": ("An toàn thông tin", "Information security"),
 }
 
 

@@ -115,3 +115,7 @@ class Connector:
     teardown: Callable[[Any], Awaitable[None]] | None = None
     cli: Any = None  # typer.Typer, added as `toancanh <name> ...`
     routers: list[Any] = field(default_factory=list)
+    # pages of the connector (its own dashboard), served by every process, lease holder or not
+    web_routers: list[Any] = field(default_factory=list)
+    templates_dir: str | None = None
+    nav: list[Any] = field(default_factory=list)  # core.modules.NavItem

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from toancanh.core.assets import DOMAINS as CORE_DOMAINS
 
-#: The sector domains the demo's agencies work in (a subset of core's list).
-DOMAINS: tuple[str, ...] = tuple(d for d in CORE_DOMAINS if d not in ("tourism", "land", "economy"))
+#: The sector domains the demo's agencies work in (a subset of core's list: information security is the
+#: province's, not the commune's).
+DOMAINS: tuple[str, ...] = tuple(
+    d for d in CORE_DOMAINS if d not in ("tourism", "land", "economy", "infosec")
+)
 
 HAMLETS: tuple[tuple[str, str, str, str, tuple[float, float]], ...] = (
     ("kien-hung", "Tổ dân phố Kiến Hưng", "tổ dân phố", "Kiến Hưng", (-0.62, 0.55)),

@@ -15,18 +15,19 @@ from toancanh.core.modules import Module
 HERE = Path(__file__).parent
 
 
-def make_templates(modules: list[Module]) -> Jinja2Templates:
+def make_templates(modules: list[Module], extra_dirs: list[str] | None = None) -> Jinja2Templates:
     loaders = [FileSystemLoader(str(HERE / "templates"))]
     loaders += [FileSystemLoader(m.templates_dir) for m in modules if m.templates_dir]
+    loaders += [FileSystemLoader(d) for d in extra_dirs or []]  # connectors' pages
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.loader = ChoiceLoader(loaders)
     return templates
 
 
-def install(app: FastAPI, modules: list[Module]) -> None:
+def install(app: FastAPI, modules: list[Module], extra_template_dirs: list[str] | None = None) -> None:
     from toancanh.web import pages
 
-    app.state.templates = make_templates(modules)
+    app.state.templates = make_templates(modules, extra_template_dirs)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(pages.router, include_in_schema=False)
 

@@ -35,10 +35,11 @@ def base_context(request: Request) -> dict[str, Any]:
     locale = locale_of(request)
     principal: Principal | None = getattr(request.state, "principal", None)
     nav = []
-    for m in request.app.state.modules:
-        for item in m.nav:
-            if principal is not None and (item.permission is None or principal.has(item.permission)):
-                nav.append(item)
+    items = [item for m in request.app.state.modules for item in m.nav]
+    items += getattr(request.app.state, "connector_nav", [])
+    for item in items:
+        if principal is not None and (item.permission is None or principal.has(item.permission)):
+            nav.append(item)
     return {
         "_": lambda msg: gettext(locale, msg),
         "locale": locale,

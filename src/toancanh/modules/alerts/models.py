@@ -21,7 +21,7 @@ from toancanh.core.workflow import CaseMixin
 SEVERITIES = ("extreme", "severe", "moderate", "minor", "unknown")
 URGENCIES = ("immediate", "expected", "future", "past", "unknown")
 CERTAINTIES = ("observed", "likely", "possible", "unlikely", "unknown")
-EVENT_SOURCES = ("sensor", "camera", "report", "manual", "cap", "system", "rule")
+EVENT_SOURCES = ("sensor", "camera", "report", "manual", "cap", "system", "rule", "siem")
 SEVERITY_RANK = {"unknown": 0, "minor": 1, "moderate": 2, "severe": 3, "extreme": 4}
 
 

@@ -70,6 +70,7 @@ INCIDENT_TYPES = {
     "waste": ("Rác thải", "Waste"),
     "school": ("An toàn trường học", "School safety"),
     "health": ("Y tế", "Health"),
+    "infosec": ("An toàn thông tin", "Information security"),
 }
 CONDITION_LABELS = {
     "threshold": ("Vượt ngưỡng", "Threshold"),
@@ -79,6 +80,7 @@ CONDITION_LABELS = {
     "k_of_n": ("k thiết bị cùng vượt", "k of n devices"),
     "pattern": ("Chuỗi sự kiện", "Event pattern"),
     "event": ("Sự kiện", "Event"),
+    "event_count": ("Đếm sự kiện", "Event count"),
 }
 ROLE_LABELS = {
     "operator": ("Cán bộ trực", "Duty operator"),

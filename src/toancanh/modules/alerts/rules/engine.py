@@ -28,6 +28,7 @@ from toancanh.core.worktime import WorkCalendar
 from toancanh.modules.alerts.models import SEVERITY_RANK
 from toancanh.modules.alerts.rules.spec import (
     AbsenceWhen,
+    EventCountWhen,
     EventMatch,
     EventWhen,
     GeofenceWhen,
@@ -59,6 +60,7 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     "!=": operator.ne,
 }
 _MAX_PENDING_FIRSTS = 10_000
+_MAX_COUNTED_GROUPS = 50_000
 
 
 def _ts(f: Firing) -> int:
@@ -914,6 +916,76 @@ class _Pattern(_EventRule):
         return d if d <= self._distance_m else None
 
 
+class _EventCount(_EventRule):
+    """`k` matching events within `within_s` in one group (asset, unit or all; and a payload value).
+
+    Each group keeps the times of its last `k` events only; a firing empties the group, so the next one needs
+    `k` new events (and the cooldown to have passed). At most 50,000 groups are followed: past that the
+    longest-followed one is forgotten (a spray of spoofed addresses cannot grow memory without bound).
+    """
+
+    __slots__ = ("_k", "_within_ms", "_per", "_field", "_counted")
+
+    def __init__(self, loaded: LoadedRule, calendar: WorkCalendar) -> None:
+        _Rule.__init__(self, loaded, calendar)
+        w = loaded.spec.when
+        assert isinstance(w, EventCountWhen)
+        self.matchers = (_Matcher(w.match),)
+        self._k = w.k
+        self._within_ms = w.within_s * 1000
+        self._per = w.per
+        self._field = w.per_payload
+        self._counted: dict[str, deque[int]] = {}
+
+    def _group(self, ev: Observed) -> str | None:
+        if self._per == "asset" and ev.asset_id is not None:
+            group = f"asset:{ev.asset_id}"
+        elif self._per == "any":
+            group = "any"
+        else:
+            group = f"unit:{ev.unit_id}"
+        if self._field is not None:
+            value = ev.payload.get(self._field)
+            if value is None or value == "" or isinstance(value, dict | list):
+                return None
+            group = f"{group}|{self._field}={str(value)[:64]}"
+        return group
+
+    def on_event(self, ev: Observed, lookup: AssetLookup, out: list[Firing]) -> None:
+        if not self.matchers[0].matches(ev):
+            return
+        ok, info = self.event_in_scope(ev, lookup)
+        if not ok:
+            return
+        group = self._group(ev)
+        if group is None:
+            return
+        counted = self._counted
+        times = counted.get(group)
+        if times is None:
+            if len(counted) >= _MAX_COUNTED_GROUPS:
+                del counted[next(iter(counted))]
+            times = counted[group] = deque(maxlen=self._k)
+        times.append(ev.ts)
+        if len(times) < self._k or ev.ts - times[0] > self._within_ms:
+            return
+        key = f"{self.code}:{group}"
+        if not self.take(key, ev.ts):
+            return
+        first = times[0]
+        del counted[group]
+        details: dict[str, Any] = {
+            "event_id": ev.id,
+            "count": self._k,
+            "within_s": self._within_ms // 1000,
+            "first_ts": first,
+            "group": group,
+        }
+        if self._field is not None:
+            details[self._field] = ev.payload.get(self._field)
+        out.append(self._event_firing(key, ev, info, details, count=self._k))
+
+
 _KINDS: dict[type[Any], type[_Rule]] = {
     ThresholdWhen: _Threshold,
     RateOfChangeWhen: _RateOfChange,
@@ -922,6 +994,7 @@ _KINDS: dict[type[Any], type[_Rule]] = {
     KOfNWhen: _KOfN,
     PatternWhen: _Pattern,
     EventWhen: _EventRule,
+    EventCountWhen: _EventCount,
 }
 
 
@@ -1079,7 +1152,7 @@ class RuleEngine:
         return out
 
     def feed_event(self, ev: Observed, asset: AssetLookup) -> list[Firing]:
-        """Evaluate one event against the event rules (event, pattern); return what fired."""
+        """Evaluate one event against the event rules (event, pattern, event_count); return what fired."""
         rules = self._by_category.get(ev.category.split(".", 1)[0], self._any_category)
         if not rules:
             return []

@@ -26,6 +26,7 @@ __all__ = [
     "PLACEHOLDERS",
     "AbsenceWhen",
     "AlertSpec",
+    "EventCountWhen",
     "EventMatch",
     "EventWhen",
     "GeofenceWhen",
@@ -184,11 +185,31 @@ class EventWhen(_Strict):
     match: EventMatch
 
 
+class EventCountWhen(_Strict):
+    """At least `k` matching events within `within_s`, counted per asset, per unit or over all, and also per
+    value of a payload field when `per_payload` names one: five failed logins from one address (`srcip`) in
+    five minutes. Events without that field are not counted."""
+
+    type: Literal["event_count"]
+    match: EventMatch
+    k: Annotated[int, Field(ge=2, le=10_000)]
+    within_s: PositiveSeconds
+    per: Literal["asset", "unit", "any"] = "unit"
+    per_payload: Name | None = None
+
+
 When = Annotated[
-    ThresholdWhen | RateOfChangeWhen | AbsenceWhen | GeofenceWhen | KOfNWhen | PatternWhen | EventWhen,
+    ThresholdWhen
+    | RateOfChangeWhen
+    | AbsenceWhen
+    | GeofenceWhen
+    | KOfNWhen
+    | PatternWhen
+    | EventWhen
+    | EventCountWhen,
     Field(discriminator="type"),
 ]
-EVENT_TYPES = frozenset({"pattern", "event"})
+EVENT_TYPES = frozenset({"pattern", "event", "event_count"})
 CLEARING_TYPES = frozenset({"threshold", "absence", "geofence"})
 
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")
@@ -289,7 +310,7 @@ class RuleSpec(_Strict):
 
     @property
     def on_events(self) -> bool:
-        """Whether the rule reads events (pattern, event) rather than readings."""
+        """Whether the rule reads events (pattern, event, event_count) rather than readings."""
         return self.when.type in EVENT_TYPES
 
     def measures(self) -> frozenset[str] | None:
@@ -349,7 +370,9 @@ _MSG_VI = {
     "rule_auto_clear": "auto_clear chỉ dùng cho quy tắc threshold, absence, geofence",
     "rule_k_too_big": "k lớn hơn số tài sản trong scope.assets",
 }
-_WHEN_TAGS = frozenset({"threshold", "rate_of_change", "absence", "geofence", "k_of_n", "pattern", "event"})
+_WHEN_TAGS = frozenset(
+    {"threshold", "rate_of_change", "absence", "geofence", "k_of_n", "pattern", "event", "event_count"}
+)
 
 
 # where a whole-model check's problem lies, for the user's eyes

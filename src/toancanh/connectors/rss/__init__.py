@@ -8,18 +8,13 @@ requests). Settings: `media_poll_s` (how often to look for due sources), `media_
 
 from __future__ import annotations
 
-from typing import Any
+from toancanh.connectors.rss.const import DOMAIN, SOURCE_KINDS
+from toancanh.core.connectors import Connector
+from toancanh.modules.media.polling import connector_setup
 
-from toancanh.connectors.rss.const import DOMAIN
-from toancanh.core.connectors import Connector, Coordinator
-
-
-async def _setup(app: Any) -> Coordinator | None:
-    from toancanh.connectors.rss.coordinator import MediaSourceCoordinator
-
-    coordinator = MediaSourceCoordinator(app, app.state.settings.media_poll_s)
-    await coordinator.start()
-    return coordinator
-
-
-connector = Connector(name=DOMAIN, title_vi="Tin RSS/Atom", title_en="RSS and Atom news feeds", setup=_setup)
+connector = Connector(
+    name=DOMAIN,
+    title_vi="Tin RSS/Atom",
+    title_en="RSS and Atom news feeds",
+    setup=connector_setup(DOMAIN, SOURCE_KINDS),
+)

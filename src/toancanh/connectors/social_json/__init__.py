@@ -9,20 +9,13 @@ conditional requests). Settings: `media_poll_s` (how often to look for due sourc
 
 from __future__ import annotations
 
-from typing import Any
-
-from toancanh.connectors.social_json.const import DOMAIN
-from toancanh.core.connectors import Connector, Coordinator
-
-
-async def _setup(app: Any) -> Coordinator | None:
-    from toancanh.connectors.social_json.coordinator import MediaSourceCoordinator
-
-    coordinator = MediaSourceCoordinator(app, app.state.settings.media_poll_s)
-    await coordinator.start()
-    return coordinator
-
+from toancanh.connectors.social_json.const import DOMAIN, SOURCE_KINDS
+from toancanh.core.connectors import Connector
+from toancanh.modules.media.polling import connector_setup
 
 connector = Connector(
-    name=DOMAIN, title_vi="Mạng xã hội (JSON API)", title_en="Social posts (JSON API)", setup=_setup
+    name=DOMAIN,
+    title_vi="Mạng xã hội (JSON API)",
+    title_en="Social posts (JSON API)",
+    setup=connector_setup(DOMAIN, SOURCE_KINDS),
 )

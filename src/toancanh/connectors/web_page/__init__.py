@@ -9,23 +9,13 @@ requests). Settings: `media_poll_s` (how often to look for due sources), `media_
 
 from __future__ import annotations
 
-from typing import Any
-
-from toancanh.connectors.web_page.const import DOMAIN
-from toancanh.core.connectors import Connector, Coordinator
-
-
-async def _setup(app: Any) -> Coordinator | None:
-    from toancanh.connectors.web_page.coordinator import MediaSourceCoordinator
-
-    coordinator = MediaSourceCoordinator(app, app.state.settings.media_poll_s)
-    await coordinator.start()
-    return coordinator
-
+from toancanh.connectors.web_page.const import DOMAIN, SOURCE_KINDS
+from toancanh.core.connectors import Connector
+from toancanh.modules.media.polling import connector_setup
 
 connector = Connector(
     name=DOMAIN,
     title_vi="Trang tin (trích xuất theo quy tắc)",
     title_en="News pages by extraction rules",
-    setup=_setup,
+    setup=connector_setup(DOMAIN, SOURCE_KINDS),
 )

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from toancanh.core.connectors import Coordinator
 from toancanh.core.db import Database, utcnow
 from toancanh.core.errors import AppError
 from toancanh.modules.media import extract, feeds, service
@@ -142,3 +144,35 @@ async def poll_due(app: Any, kinds: tuple[str, ...]) -> dict[str, int]:
         else:
             counts["new"] += int(r.get("new", 0))
     return counts
+
+
+class SourcePoller(Coordinator):
+    """The coordinator of the rss, web_page and social_json connectors: every `media_poll_s` seconds, poll
+    the enabled sources of its kinds whose own period has passed; unavailable when every due one failed."""
+
+    def __init__(self, app: Any, domain: str, kinds: tuple[str, ...], poll_interval_s: float) -> None:
+        super().__init__(domain)
+        self.app = app
+        self.kinds = kinds
+        self.poll_interval_s = poll_interval_s
+
+    async def run_once(self) -> None:
+        counts = await poll_due(self.app, self.kinds)
+        self.count("polls")
+        for k, v in counts.items():
+            self.count(k, v)
+        if counts["polled"] and counts["errors"] == counts["polled"]:
+            self.mark_unavailable(f"every due source failed ({counts['errors']})")
+            return
+        self.mark_available()
+
+
+def connector_setup(domain: str, kinds: tuple[str, ...]) -> Callable[[Any], Awaitable[Coordinator | None]]:
+    """The `setup` of a connector that polls media sources of these kinds."""
+
+    async def setup(app: Any) -> Coordinator | None:
+        poller = SourcePoller(app, domain, kinds, app.state.settings.media_poll_s)
+        await poller.start()
+        return poller
+
+    return setup

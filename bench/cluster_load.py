@@ -23,7 +23,8 @@ from typing import Any
 from bench._common import print_table, raw_pg_copy_rate, sig, temp_pg_database
 from toancanh.core.db import Database
 from toancanh.core.migrate import upgrade
-from toancanh.demo.cluster import LocalCluster, MixedLoad
+from toancanh.demo.cluster import LocalCluster
+from toancanh.demo.load import MixedLoad
 from toancanh.demo.load_world import LAT, LON, SIZE, build_load_world
 
 PG_URL = os.environ.get("TOANCANH_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

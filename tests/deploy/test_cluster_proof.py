@@ -22,7 +22,8 @@ from toancanh.core.auth.models import User
 from toancanh.core.auth.service import principal_for
 from toancanh.core.outbox import OutboxEvent
 from toancanh.core.timeseries import Sample, Series
-from toancanh.demo.cluster import LocalCluster, MixedLoad
+from toancanh.demo.cluster import LocalCluster
+from toancanh.demo.load import MixedLoad
 from toancanh.demo.load_world import LAT, LON, SIZE, build_load_world
 from toancanh.modules.alerts.models import Alert
 from toancanh.modules.reports.models import FieldReport

@@ -1,4 +1,5 @@
-"""``python -m bench`` runs every bench; ``python -m bench NAME [NAME ...]`` runs the named ones."""
+"""``python -m bench`` runs every bench; ``python -m bench NAME [NAME ...] [--flags]`` runs the named ones,
+with the flags their scripts take (e.g. ``python -m bench cluster_load --seconds 20``)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ def run_one(name: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    names = argv or available()
+    # Names come first; what follows the first flag is the benches' own options (each parses sys.argv).
+    first_flag = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
+    names = argv[:first_flag] or available()
     unknown = [n for n in names if n not in available()]
     if unknown:
         print(f"unknown bench: {', '.join(unknown)}; available: {', '.join(available())}", file=sys.stderr)

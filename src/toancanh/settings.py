@@ -117,9 +117,13 @@ class Settings(BaseSettings):
     table_max_unzipped_bytes: int = 200 * 1024 * 1024  # an .xlsx's contents, checked before opening
     table_max_rows: int = 200_000
     # Cameras (modules/cameras): credentials are Fernet-encrypted with this key (empty: generated once into
-    # data_dir/camera_secret_key); the health monitor opens every enabled camera's substream in this process.
+    # data_dir/camera_secret_key); the health monitor opens each enabled camera's substream in the process
+    # holding the camera's lease (`camera:<id>`: every camera in a single process, shared among workers).
     camera_secret_key: str = ""
     camera_monitor: bool = True
+    # how often the watching process leaves the latest image on disk for the other processes (an API replica's
+    # snapshots and live view of a camera a worker watches); lower it for smoother live views through replicas
+    camera_snapshot_disk_s: float = 10.0
     camera_media_dir: Path | None = None  # where `file` sources may live; None: data_dir/media
     camera_open_timeout_s: float = 10.0
     camera_read_timeout_s: float = 10.0

@@ -167,3 +167,24 @@ def test_a_sigkilled_worker_s_work_moves_to_the_other_within_the_lease_period(se
             if p is not None and p.poll() is None:
                 p.terminate()
                 p.wait(15)
+
+
+def test_work_added_while_running_is_taken_by_a_nudge_and_removed_work_gives_its_lease_back(db: Any) -> None:
+    probe = Probe()
+
+    async def scenario() -> None:
+        k = LeaseKeeper(db, ttl_s=30.0, holder="solo")  # rounds every 10 s: only nudge() can take it now
+        await k.start()
+        k.add("camera:1", probe.work("solo", "camera:1"))
+        assert k.held() == []
+        await k.nudge()
+        await asyncio.sleep(0.05)
+        assert k.held() == ["camera:1"] and probe.running["camera:1"] == {"solo"}
+        assert leases.holders(db)["camera:1"] == "solo"
+        await k.remove("camera:1")
+        assert k.held() == [] and "camera:1" not in k.work
+        assert probe.running["camera:1"] == set()  # its work stopped
+        assert "camera:1" not in leases.holders(db)  # and its lease given back at once
+        await k.stop()
+
+    asyncio.run(scenario())

@@ -138,11 +138,26 @@ class LeaseKeeper:
     takeovers: int = 0
     last_round_ok: float = 0.0
     _task: asyncio.Task[None] | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def add(self, name: str, start: Start, stop: Callable[[], Awaitable[None]] | None = None) -> None:
         if name in self.work:
             raise ValueError(f"lease {name!r} registered twice")
         self.work[name] = _Work(name, start, stop)  # registered after start: taken at the next round
+
+    async def remove(self, name: str) -> None:
+        """Unregister work (a camera deleted or disabled): stop it here if held and give its lease back."""
+        async with self._lock:
+            w = self.work.pop(name, None)
+            if w is not None and w.token is not None:
+                await self._lose(w)
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(release, self.db, w.name, self.holder)
+
+    async def nudge(self) -> None:
+        """Run a round now (new work was just added) instead of at the next tick; nothing before start()."""
+        if self.enabled and self._task is not None:
+            await self.round()
 
     def held(self) -> list[str]:
         return sorted(n for n, w in self.work.items() if w.token is not None)
@@ -159,7 +174,7 @@ class LeaseKeeper:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        for w in self.work.values():
+        for w in list(self.work.values()):
             if w.token is not None:
                 await self._lose(w)
                 with contextlib.suppress(Exception):
@@ -176,26 +191,30 @@ class LeaseKeeper:
                 log.exception("lease round failed")
                 if time.monotonic() - self.last_round_ok > self.ttl_s * 0.9:
                     # the leases may have gone to another process by now: stop before two run the work
-                    for w in self.work.values():
+                    for w in list(self.work.values()):
                         if w.token is not None:
                             log.warning("lease %s not renewed in time; stopping its work", w.name)
                             await self._lose(w)
 
     async def round(self) -> None:
         """Renew what is held, drop what was lost, take free work up to the fair share."""
+        async with self._lock:  # rounds from the loop and from nudge() never interleave with remove()
+            await self._round()
+
+    async def _round(self) -> None:
         started = time.monotonic()
         await asyncio.to_thread(try_acquire, self.db, MEMBER + self.holder, self.holder, self.ttl_s)
         live = await asyncio.to_thread(holders, self.db)
         members = max(1, sum(1 for n in live if n.startswith(MEMBER)))
         share = math.ceil(len(self.work) / members)
-        for w in self.work.values():
+        for w in list(self.work.values()):
             if w.token is not None:
                 token = await asyncio.to_thread(try_acquire, self.db, w.name, self.holder, self.ttl_s)
                 if token != w.token:
                     log.warning("lease %s lost to another process; stopping its work", w.name)
                     await self._lose(w)
         mine = len(self.held())
-        for w in self.work.values():
+        for w in list(self.work.values()):
             if mine >= share:
                 break
             if w.token is None and live.get(w.name) in (None, self.holder):

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -18,10 +18,11 @@ from toancanh.core.auth.scope import Principal, unit_path_of
 from toancanh.core.errors import ServiceUnavailable
 from toancanh.modules.cameras import onvif, service
 from toancanh.modules.cameras.models import Camera
-from toancanh.modules.cameras.monitor import cached_snapshot
+from toancanh.modules.cameras.monitor import CameraMonitor, cached_snapshot
 from toancanh.modules.cameras.runtime import runtime_of
 from toancanh.modules.cameras.schemas import CameraCreate, CameraUpdate, ZoneIn, ZoneUpdate
 from toancanh.modules.cameras.stream import StreamError, grab_snapshot
+from toancanh.settings import Settings
 
 router = APIRouter(prefix="/api/v1/cameras", tags=["cameras"])
 BOUNDARY = "frame"
@@ -178,6 +179,30 @@ def snapshot(camera_id: DbId, request: Request, principal: DetachedPrincipal) ->
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
+def _live_frames(monitor: CameraMonitor, settings: Settings, camera_id: int) -> Callable[[], bytes | None]:
+    """Where the live view's frames come from: this process's watcher when it holds the camera's lease,
+    else the image the watching process (a worker) leaves on disk, sent again only when it changed."""
+    if monitor.health(camera_id) is not None:
+        return lambda: monitor.jpeg(camera_id)
+    seen: list[float] = []
+
+    def from_disk() -> bytes | None:
+        path = cached_snapshot(settings, camera_id)
+        if path is None:
+            return None
+        try:
+            mtime = path.stat().st_mtime
+            if seen and seen[0] == mtime:
+                return None
+            data = path.read_bytes()
+        except OSError:
+            return None
+        seen[:] = [mtime]
+        return data
+
+    return from_disk
+
+
 @router.get("/{camera_id}/mjpeg")
 async def mjpeg(
     camera_id: DbId,
@@ -190,18 +215,20 @@ async def mjpeg(
     (`limit` frames, 0 for no end)."""
     camera, _ = await asyncio.to_thread(_viewable, request, principal, camera_id, "live")
     monitor = runtime_of(request.app).monitor
-    if monitor is None or monitor.health(camera.id) is None:
+    settings = request.app.state.settings
+    if monitor is None:
         raise ServiceUnavailable(
             "Xem trực tiếp cần bộ giám sát camera (camera_monitor)", "Live view needs the camera monitor"
         )
-    if monitor.jpeg(camera.id) is None:
+    latest = _live_frames(monitor, settings, camera.id)
+    if await asyncio.to_thread(latest) is None:
         raise ServiceUnavailable(*NO_IMAGE, code="no_image")
-    period = 1.0 / min(fps, request.app.state.settings.camera_mjpeg_max_fps)
+    period = 1.0 / min(fps, settings.camera_mjpeg_max_fps)
 
     async def parts() -> AsyncIterator[bytes]:
         sent = 0
         while limit == 0 or sent < limit:
-            data = await asyncio.to_thread(monitor.jpeg, camera.id)
+            data = await asyncio.to_thread(latest)
             if data is not None:
                 head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n"
                 yield head.encode() + data + b"\r\n"

@@ -1,4 +1,4 @@
-"""Camera health (tình trạng camera): one watcher per enabled camera, in the app process for now.
+"""Camera health (tình trạng camera): one watcher per enabled camera, in the process that holds its lease.
 
 Each watcher opens the camera's substream in a thread of its own (PyAV blocks), measures the frame rate,
 keeps the latest image (in memory, and every few seconds a JPEG on disk for other processes), and reconnects
@@ -6,13 +6,17 @@ with capped, jittered exponential backoff. Online/offline changes reach the asse
 `service.set_health`. A stream that breaks after giving frames is retried at once; only a failed connect
 marks the camera offline, so a blip does not page anyone.
 
-A later slice moves watchers to `toancanh worker --role vision` processes that hold leases on cameras.
+With a lease keeper (the app's), each camera is the work of the lease `camera:<id>` (core.leases): a commune's
+single process holds them all, an API replica (`role = "api"`) none (it answers from the stored state and the
+snapshots on disk), and a province's workers share them, a dead worker's cameras moving to the others within
+one lease period. Without one (a bare monitor) it watches every enabled camera itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import threading
@@ -27,6 +31,7 @@ import numpy as np
 from sqlalchemy import select
 
 from toancanh.core.db import Database, utcnow
+from toancanh.core.leases import LeaseKeeper
 from toancanh.modules.cameras import service
 from toancanh.modules.cameras.models import Camera
 from toancanh.modules.cameras.stream import Source, StreamError, encode_jpeg, frames, to_image
@@ -34,7 +39,6 @@ from toancanh.modules.cameras.vault import Vault
 from toancanh.settings import Settings
 
 log = logging.getLogger("toancanh.cameras")
-DISK_EVERY_S = 10.0
 SYNC_EVERY_S = 30.0
 
 
@@ -116,13 +120,16 @@ def backoff_delays(initial: float, cap: float, rnd: random.Random | None = None)
 class CameraMonitor:
     """Watches every enabled camera; `health(id)` and `jpeg(id)` answer the API."""
 
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, leases: LeaseKeeper | None = None) -> None:
         self.db = db
         self.settings = settings
+        self.leases = leases
         self.vault = Vault.from_settings(settings)
         self.snapshot_dir = settings.data_dir / "cameras" / "snapshots"
         self._health: dict[int, Health] = {}
-        self._tasks: dict[int, tuple[asyncio.Task[None], threading.Event, Source]] = {}
+        self._sources: dict[int, Source] = {}  # the cameras this monitor is responsible for (leased or not)
+        self._tasks: dict[int, asyncio.Task[None]] = {}  # without leases: the watcher tasks
+        self._stops: dict[int, threading.Event] = {}  # the watchers running here
         self._sync_task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -139,20 +146,40 @@ class CameraMonitor:
             self._sync_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sync_task
-        for camera_id in list(self._tasks):
+        for camera_id in list(self._sources):
             await self._stop_one(camera_id)
 
     async def sync(self) -> None:
-        """Start watchers for new or changed cameras and stop those of removed or disabled ones."""
+        """Start watchers (or register leases) for new or changed cameras, stop those of removed or
+        disabled ones."""
         wanted = await asyncio.to_thread(self._wanted)
-        for camera_id in list(self._tasks):
-            if camera_id not in wanted or wanted[camera_id] != self._tasks[camera_id][2]:
+        for camera_id in list(self._sources):
+            if camera_id not in wanted or wanted[camera_id] != self._sources[camera_id]:
                 await self._stop_one(camera_id)
         for camera_id, source in wanted.items():
-            if camera_id not in self._tasks:
-                stop = threading.Event()
-                task = asyncio.create_task(self._watch(camera_id, source, stop), name=f"camera-{camera_id}")
-                self._tasks[camera_id] = (task, stop, source)
+            if camera_id in self._sources:
+                continue
+            self._sources[camera_id] = source
+            if self.leases is None:
+                self._tasks[camera_id] = asyncio.create_task(
+                    self._watcher(camera_id, source), name=f"camera-{camera_id}"
+                )
+            else:
+                self.leases.add(lease_name(camera_id), functools.partial(self._watcher, camera_id, source))
+        if self.leases is not None:
+            await self.leases.nudge()  # a camera added through the API is watched at once, not next round
+
+    async def _watcher(self, camera_id: int, source: Source) -> None:
+        """One camera's watcher, until cancelled (its lease lost, the camera changed, shutdown)."""
+        stop = threading.Event()
+        self._stops[camera_id] = stop
+        try:
+            await self._watch(camera_id, source, stop)
+        finally:
+            stop.set()
+            if self._stops.get(camera_id) is stop:
+                del self._stops[camera_id]
+                self._health.pop(camera_id, None)
 
     def _wanted(self) -> dict[int, Source]:
         with self.db.read_session() as s:
@@ -160,11 +187,17 @@ class CameraMonitor:
             return {c.id: service.source_of(c, self.vault, self.settings) for c in cams}
 
     async def _stop_one(self, camera_id: int) -> None:
-        task, stop, _ = self._tasks.pop(camera_id)
-        stop.set()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+        self._sources.pop(camera_id, None)
+        if self.leases is not None:
+            await self.leases.remove(lease_name(camera_id))
+        task = self._tasks.pop(camera_id, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        stop = self._stops.pop(camera_id, None)
+        if stop is not None:
+            stop.set()
         self._health.pop(camera_id, None)
 
     async def _sync_forever(self) -> None:
@@ -185,7 +218,8 @@ class CameraMonitor:
         return h.jpeg() if h is not None else None
 
     def watching(self) -> list[int]:
-        return sorted(self._tasks)
+        """The cameras whose watcher runs in this process."""
+        return sorted(self._stops)
 
     # ------------------------------------------------------------------------------------------ watcher
 
@@ -270,7 +304,7 @@ class CameraMonitor:
             elif now - last_state >= self.settings.camera_state_interval_s:
                 self._call(self._record(camera_id, "online", health, ""))
                 last_state = now
-            if now - last_disk >= DISK_EVERY_S:
+            if now - last_disk >= self.settings.camera_snapshot_disk_s:
                 self._to_disk(camera_id, health)
                 last_disk = now
 
@@ -308,6 +342,10 @@ class CameraMonitor:
             await asyncio.to_thread(write)
         except Exception:
             log.exception("camera %s: cannot record %s", camera_id, status)
+
+
+def lease_name(camera_id: int) -> str:
+    return f"camera:{camera_id}"
 
 
 def cached_snapshot(settings: Settings, camera_id: int) -> Path | None:

@@ -44,7 +44,8 @@ class CamerasRuntime:
 
     async def start(self) -> None:
         if self.app.state.settings.camera_monitor:
-            self.monitor = CameraMonitor(self.app.state.db, self.app.state.settings)
+            leases = getattr(self.app.state, "leases", None)
+            self.monitor = CameraMonitor(self.app.state.db, self.app.state.settings, leases)
             await self.monitor.start()
 
     async def stop(self) -> None:

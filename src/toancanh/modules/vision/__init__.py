@@ -2,8 +2,9 @@
 motion regions, a tracker, zone logic (enter/leave with inertia, loitering, line crossing) and events with
 their best snapshot recorded through the alerts module.
 
-Pipelines start in the app only with the setting `vision_enabled` (off by default: a small server has two
-cores, and the analysis belongs in worker processes in a later slice).
+Pipelines start only with the setting `vision_enabled` (off by default: a small server has two cores), each
+camera's in the process holding its lease `vision:<id>`: the single process of a commune, or one of a
+province's workers (never an API replica).
 """
 
 from __future__ import annotations
@@ -18,12 +19,10 @@ from toancanh.modules.vision import api, web
 async def _startup(app: Any) -> None:
     if not app.state.settings.vision_enabled:
         return
-    import asyncio
-
     from toancanh.modules.vision.runtime import VisionRuntime
 
     app.state.vision = VisionRuntime(app)
-    await asyncio.to_thread(app.state.vision.start)
+    await app.state.vision.start()
 
 
 async def _shutdown(app: Any) -> None:

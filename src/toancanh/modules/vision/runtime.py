@@ -1,8 +1,13 @@
 """The pipelines of this process, one runner per enabled camera (only with `vision_enabled`), and the
-shared detectors: cameras whose `onnx` config names the same model use one `DetectorQueue`."""
+shared detectors: cameras whose `onnx` config names the same model use one `DetectorQueue`.
+
+Each camera's pipeline is the work of the lease `vision:<id>` (core.leases): one process runs everything, an
+API replica nothing, and a province's workers share the cameras, a dead worker's moving to the others."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from typing import Any
 
@@ -88,13 +93,24 @@ class VisionRuntime:
         if runner is not None:
             runner.stop()
 
-    def start(self) -> None:
-        with self.app.state.db.session() as s:
-            ids = list(s.scalars(select(Camera.id).where(Camera.enabled.is_(True)).order_by(Camera.id)))
-        for camera_id in ids:
-            self.start_camera(camera_id)
+    def enabled_cameras(self) -> list[int]:
+        with self.app.state.db.read_session() as s:
+            return list(s.scalars(select(Camera.id).where(Camera.enabled.is_(True)).order_by(Camera.id)))
+
+    async def start(self) -> None:
+        """Register one lease per enabled camera; the app's lease keeper starts the pipelines it holds."""
+        for camera_id in await asyncio.to_thread(self.enabled_cameras):
+            self.app.state.leases.add(
+                lease_name(camera_id),
+                functools.partial(asyncio.to_thread, self.start_camera, camera_id),
+                functools.partial(asyncio.to_thread, self.stop_camera, camera_id),
+            )
 
     def stop(self) -> None:
         for camera_id in list(self.runners):
             self.stop_camera(camera_id)
         self.detectors.stop()
+
+
+def lease_name(camera_id: int) -> str:
+    return f"vision:{camera_id}"

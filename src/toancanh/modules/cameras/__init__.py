@@ -31,7 +31,8 @@ module = Module(
     routers=[api.router],
     web_routers=[web.router],
     permissions={
-        "operator": {"cameras.read", "cameras.write", "cameras.view"},
+        # cameras.unblurred: faces and plates unblurred in views (privacy.py); other roles see them blurred
+        "operator": {"cameras.read", "cameras.write", "cameras.view", "cameras.unblurred"},
         "leader": {"cameras.read", "cameras.view"},
         "agency_staff": {"cameras.read"},
         "viewer": {"cameras.read"},

@@ -19,6 +19,7 @@ from toancanh.core.errors import ServiceUnavailable
 from toancanh.modules.cameras import onvif, service
 from toancanh.modules.cameras.models import Camera
 from toancanh.modules.cameras.monitor import CameraMonitor, cached_snapshot
+from toancanh.modules.cameras.privacy import UNBLURRED
 from toancanh.modules.cameras.runtime import runtime_of
 from toancanh.modules.cameras.schemas import CameraCreate, CameraUpdate, ZoneIn, ZoneUpdate
 from toancanh.modules.cameras.stream import StreamError, grab_snapshot
@@ -142,25 +143,26 @@ def delete_camera(
 # ------------------------------------------------------------------------------------------ images
 
 
-def _viewable(request: Request, principal: Principal, camera_id: int, kind: str) -> tuple[Camera, Any]:
-    """The camera if the caller may watch it; audits the view (once per viewing session). Short sessions
-    of its own: a live stream must not hold a request transaction open."""
+def _viewable(request: Request, principal: Principal, camera_id: int, kind: str) -> tuple[Camera, bool]:
+    """The camera if the caller may watch it, and whether they see it unblurred; audits the view (once per
+    viewing session). Short sessions of its own: a live stream must not hold a request transaction open."""
     database = request.app.state.db
     with database.read_session() as db:
         camera, asset = service.get_camera(db, principal, camera_id, service.VIEW)
+        raw = principal.can(UNBLURRED, unit_path_of(db, asset.unit_id), asset.domain)
         db.expunge_all()  # loaded: they outlive this session's rollback
     rt = runtime_of(request.app)
     if rt.views.due(principal.user_id, camera.id, kind):
         with database.session() as db:
-            service.record_view(db, principal, camera, asset, kind)
-    return camera, asset
+            service.record_view(db, principal, camera, asset, kind, blurred=not raw)
+    return camera, raw
 
 
 @router.get("/{camera_id}/snapshot.jpg")
 def snapshot(camera_id: DbId, request: Request, principal: DetachedPrincipal) -> Response:
     """The camera's latest frame as a JPEG: from the monitor, else taken now (monitor off), else the last
     one cached on disk; 503 when there is none."""
-    camera, _ = _viewable(request, principal, camera_id, "snapshot")
+    camera, raw = _viewable(request, principal, camera_id, "snapshot")
     rt = runtime_of(request.app)
     settings = request.app.state.settings
     data: bytes | None = None
@@ -176,6 +178,8 @@ def snapshot(camera_id: DbId, request: Request, principal: DetachedPrincipal) ->
         data = cached.read_bytes() if cached is not None else None
     if data is None:
         raise ServiceUnavailable(*NO_IMAGE, code="no_image")
+    if not raw:
+        data = rt.privacy.blur_jpeg(data)
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
@@ -213,14 +217,20 @@ async def mjpeg(
 ) -> Response:
     """Live view: `multipart/x-mixed-replace` JPEG frames at most `camera_mjpeg_max_fps` a second
     (`limit` frames, 0 for no end)."""
-    camera, _ = await asyncio.to_thread(_viewable, request, principal, camera_id, "live")
-    monitor = runtime_of(request.app).monitor
+    camera, raw = await asyncio.to_thread(_viewable, request, principal, camera_id, "live")
+    rt = runtime_of(request.app)
+    monitor = rt.monitor
     settings = request.app.state.settings
     if monitor is None:
         raise ServiceUnavailable(
             "Xem trực tiếp cần bộ giám sát camera (camera_monitor)", "Live view needs the camera monitor"
         )
-    latest = _live_frames(monitor, settings, camera.id)
+    frames = _live_frames(monitor, settings, camera.id)
+
+    def latest() -> bytes | None:
+        data = frames()
+        return data if raw or data is None else rt.privacy.blur_jpeg(data)
+
     if await asyncio.to_thread(latest) is None:
         raise ServiceUnavailable(*NO_IMAGE, code="no_image")
     period = 1.0 / min(fps, settings.camera_mjpeg_max_fps)

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from toancanh.modules.cameras.monitor import CameraMonitor
+from toancanh.modules.cameras.privacy import PrivacyFilter
 from toancanh.modules.cameras.vault import Vault
 
 
@@ -40,6 +41,7 @@ class CamerasRuntime:
         self.app = app
         self.vault = Vault.from_settings(settings)
         self.views = ViewLog(settings.camera_view_audit_s)
+        self.privacy = PrivacyFilter()
         self.monitor: CameraMonitor | None = None
 
     async def start(self) -> None:

@@ -443,8 +443,11 @@ def _zone_changed(
 # ---------------------------------------------------------------------------------------------- views
 
 
-def record_view(db: Session, principal: Principal, camera: Camera, asset: Asset, kind: str) -> None:
-    """Footage is personal data (Nghị định 13/2023/NĐ-CP): who looked at which camera, when, how."""
+def record_view(
+    db: Session, principal: Principal, camera: Camera, asset: Asset, kind: str, *, blurred: bool = False
+) -> None:
+    """Footage is personal data (Nghị định 13/2023/NĐ-CP): who looked at which camera, when, how, and whether
+    they saw it raw or with faces and plates blurred."""
     audit.record_by(
         db,
         principal,
@@ -452,7 +455,7 @@ def record_view(db: Session, principal: Principal, camera: Camera, asset: Asset,
         entity_type="camera",
         entity_id=camera.id,
         unit_id=asset.unit_id,
-        changes={"kind": kind, "asset_code": asset.code},
+        changes={"kind": kind, "asset_code": asset.code, "raw": not blurred},
     )
 
 

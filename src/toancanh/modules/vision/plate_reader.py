@@ -23,6 +23,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from toancanh.modules.cameras.privacy import rapid_ocr
 from toancanh.modules.vision.plates import Plate, PlateError, parse_plate
 
 log = logging.getLogger(__name__)
@@ -88,15 +89,7 @@ class PlateReader:
     def engine(self) -> Any:
         with self._lock:
             if self._engine is None:
-                from rapidocr import RapidOCR
-
-                self._engine = RapidOCR(
-                    params={
-                        "Global.log_level": "error",
-                        "EngineConfig.onnxruntime.intra_op_num_threads": self.threads,
-                        "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-                    }
-                )
+                self._engine = rapid_ocr(self.threads)
             return self._engine
 
     def recognize(self, line: np.ndarray) -> tuple[str, float]:

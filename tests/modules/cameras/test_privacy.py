@@ -35,7 +35,9 @@ def _face(img: np.ndarray, cx: int, cy: int, s: int) -> None:
     for dx in (-1, 1):
         ex, ey = cx + dx * int(s * 0.18), cy - int(s * 0.1)
         cv2.ellipse(img, (ex, ey), (int(s * 0.09), int(s * 0.05)), 0, 0, 360, (40, 40, 40), -1)
-        cv2.line(img, (ex - int(s * 0.1), ey - int(s * 0.1)), (ex + int(s * 0.1), ey - int(s * 0.11)), (30,) * 3, 4)
+        cv2.line(
+            img, (ex - int(s * 0.1), ey - int(s * 0.1)), (ex + int(s * 0.1), ey - int(s * 0.11)), (30,) * 3, 4
+        )
     cv2.ellipse(img, (cx, cy + int(s * 0.25)), (int(s * 0.15), int(s * 0.05)), 0, 0, 360, (60, 60, 120), -1)
 
 
@@ -103,7 +105,9 @@ def _image(data: bytes) -> np.ndarray:
     return img
 
 
-def test_views_are_blurred_for_roles_without_the_right(client: Any, world: Any, db: Any, street_video: Path) -> None:
+def test_views_are_blurred_for_roles_without_the_right(
+    client: Any, world: Any, db: Any, street_video: Path
+) -> None:
     body = camera_body(world, source_kind="file", substream_url=street_video.as_uri(), main_url="")
     cam = client.post("/api/v1/cameras", json=body, headers=world.auth("op_a")).json()
     url = f"/api/v1/cameras/{cam['id']}/snapshot.jpg"
@@ -117,7 +121,9 @@ def test_views_are_blurred_for_roles_without_the_right(client: Any, world: Any, 
     assert leader.status_code == 200
     seen = _image(leader.content)
     assert reader.read(seen[y0:y1, x0:x1]).plate is None and len(_faces(seen)) == 0
-    with client.stream("GET", f"/api/v1/cameras/{cam['id']}/mjpeg?limit=1", headers=world.auth("leader_a")) as r:
+    with client.stream(
+        "GET", f"/api/v1/cameras/{cam['id']}/mjpeg?limit=1", headers=world.auth("leader_a")
+    ) as r:
         part = b"".join(r.iter_bytes()).split(b"\r\n\r\n", 1)[1].rstrip(b"\r\n").rsplit(b"\r\n--", 1)[0]
     assert reader.read(_image(part)[y0:y1, x0:x1]).plate is None
     with db.session() as s:

@@ -138,3 +138,44 @@ def test_draw_a_zone_on_the_camera_image(browser: Any, demo: tuple[str, Database
         assert not _errors(p), _errors(p)
     finally:
         p.close()
+
+
+def test_add_a_camera_with_the_form_and_place_it_on_the_map(
+    browser: Any, demo: tuple[str, Database], shots: Path
+) -> None:
+    url, db = demo
+    p = Page(browser, url, viewport={"width": 1440, "height": 1000})
+    try:
+        p.login("trucban")
+        p.goto("/cameras")
+        p.page.click("#cam-add")
+        p.page.wait_for_selector("#cam-pick.leaflet-container")
+        p.page.fill("input[name=code]", "cam-form-e2e")
+        p.page.fill("input[name=name]", "Camera ngã ba chợ (thêm từ biểu mẫu)")
+        p.page.select_option("select[name=domain]", "traffic")
+        p.page.check("input[name=groups][value=intersection]")
+        p.page.fill("input[name=substream_url]", "rtsp://192.0.2.40:554/Streaming/Channels/102")
+        p.page.fill("input[name=direction_deg]", "200")
+        box = p.page.locator("#cam-pick").bounding_box()
+        assert box is not None
+        lat_before = p.page.input_value("#cam-lat")
+        p.page.mouse.click(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.3)
+        assert p.page.input_value("#cam-lat") != lat_before  # the map click placed the camera
+        lat, lon = float(p.page.input_value("#cam-lat")), float(p.page.input_value("#cam-lon"))
+        p.page.screenshot(path=str(shots / "camera-form.png"), full_page=True)
+        p.page.click("#camera-form button[type=submit]")
+        p.page.wait_for_url("**/cameras/*")
+        assert "Camera ngã ba chợ" in p.page.locator("h1").inner_text()
+        with db.session() as s:
+            row = s.execute(
+                select(Camera, Asset)
+                .join(Asset, Asset.id == Camera.asset_id)
+                .where(Asset.code == "cam-form-e2e")
+            ).first()
+            assert row is not None
+            camera, asset = row
+            assert camera.groups == ["intersection"] and camera.direction_deg == 200
+            assert abs(asset.lat - lat) < 1e-5 and abs(asset.lon - lon) < 1e-5 and asset.domain == "traffic"
+        assert not _errors(p), _errors(p)
+    finally:
+        p.close()

@@ -68,6 +68,31 @@ def to_login(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
 
+def csrf_ok(request: Request, sent: str) -> bool:
+    """The form's CSRF token is this session's (set by the middleware on every page)."""
+    expected = getattr(request.state, "csrf_token", "")
+    return bool(expected) and secrets.compare_digest(sent, expected)
+
+
+def form_errors(exc: Exception, locale: str) -> list[str]:
+    """What a form shows for a rejected submission: the app's message in the page's language, or one line
+    per invalid field ("field: message", the vi or en half of a "vi / en" validator message)."""
+    if isinstance(exc, AppError):
+        return [exc.message if locale == "vi" else exc.message_en]
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return [str(exc)]
+    out = []
+    for e in errors():
+        msg = str(e.get("msg", "")).removeprefix("Value error, ")
+        if " / " in msg:
+            vi, en = msg.split(" / ", 1)
+            msg = vi if locale == "vi" else en
+        where = ".".join(str(p) for p in e.get("loc", ()))
+        out.append(f"{where}: {msg}" if where else msg)
+    return out
+
+
 def page_principal(request: Request, db: Any, permission: str | None = None) -> Principal | Response:
     """The signed-in user of a page, or the response to send instead (login redirect, or 403 page)."""
     principal = web_principal(request, db)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from toancanh.core.modules import Module, NavItem
-from toancanh.modules.cameras import api, web
+from toancanh.modules.cameras import api, forms, web
 from toancanh.modules.cameras.cli import cli
 from toancanh.modules.cameras.runtime import CamerasRuntime
 
@@ -29,7 +29,7 @@ module = Module(
     title_vi="Camera",
     title_en="Cameras",
     routers=[api.router],
-    web_routers=[web.router],
+    web_routers=[forms.router, web.router],
     permissions={
         # cameras.unblurred: faces and plates unblurred in views (privacy.py); other roles see them blurred
         "operator": {"cameras.read", "cameras.write", "cameras.view", "cameras.unblurred"},

@@ -147,6 +147,7 @@ def list_page(
         f={"group": group, "status": status, "q": q},
         unit=unit,
         can_view=principal.has(service.VIEW),
+        can_write=principal.has(service.WRITE),
     )
     return render(request, "cameras/list.html", ctx)
 

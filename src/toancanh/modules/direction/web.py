@@ -7,7 +7,6 @@ step shows the page again with the reason and changes nothing.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -32,6 +31,8 @@ from toancanh.modules.direction.models import DirectionTask
 from toancanh.modules.direction.schemas import ActionIn, DirectiveIn
 from toancanh.modules.direction.workflow import DIRECTION_TASK
 from toancanh.web import render
+from toancanh.web.pages import csrf_ok as _csrf_ok
+from toancanh.web.pages import form_errors as _message
 from toancanh.web.pages import locale_of, page_principal
 
 router = APIRouter(prefix="/direction")
@@ -112,27 +113,8 @@ def _context(request: Request, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _csrf_ok(request: Request, sent: str) -> bool:
-    expected = getattr(request.state, "csrf_token", "")
-    return bool(expected) and secrets.compare_digest(sent, expected)
-
-
 def _forbidden(request: Request) -> Response:
     return render(request, "error.html", {"title": "403"}, 403)  # type: ignore[no-any-return]
-
-
-def _message(exc: AppError | ValidationError, locale: str) -> list[str]:
-    if isinstance(exc, AppError):
-        return [exc.message if locale == "vi" else exc.message_en]
-    out = []
-    for e in exc.errors():
-        msg = str(e.get("msg", "")).removeprefix("Value error, ")
-        if " / " in msg:
-            vi, en = msg.split(" / ", 1)
-            msg = vi if locale == "vi" else en
-        where = ".".join(str(p) for p in e.get("loc", ()))
-        out.append(f"{where}: {msg}" if where else msg)
-    return out
 
 
 def _visible_agencies(db: Session, principal: Principal) -> list[Agency]:

@@ -5,7 +5,6 @@ changed."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import date
 from typing import Annotated, Any
 
@@ -24,6 +23,8 @@ from toancanh.modules.media import digest, service
 from toancanh.modules.media.schemas import LabelIn, SourceIn, TopicIn, TrainIn
 from toancanh.modules.media.sentiment import LABEL_VI
 from toancanh.web import render
+from toancanh.web.pages import csrf_ok as _csrf_ok
+from toancanh.web.pages import form_errors as _message
 from toancanh.web.pages import locale_of, page_principal
 
 router = APIRouter(prefix="/media")
@@ -50,17 +51,6 @@ def _ctx(request: Request, db: Any, principal: Principal, **extra: Any) -> dict[
         "errors": [],
         **extra,
     }
-
-
-def _csrf_ok(request: Request, sent: str) -> bool:
-    expected = getattr(request.state, "csrf_token", "")
-    return bool(expected) and secrets.compare_digest(sent, expected)
-
-
-def _message(exc: AppError | ValidationError, locale: str) -> list[str]:
-    if isinstance(exc, AppError):
-        return [exc.message if locale == "vi" else exc.message_en]
-    return [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in exc.errors()]
 
 
 @router.get("")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
@@ -13,6 +12,7 @@ from toancanh.core.api.schemas import DbId
 from toancanh.core.errors import NotFound
 from toancanh.modules.notifications import service
 from toancanh.web import render
+from toancanh.web.pages import csrf_ok as _csrf_ok
 from toancanh.web.pages import page_principal, web_principal
 
 router = APIRouter(prefix="/notifications")
@@ -39,11 +39,6 @@ def inbox_page(request: Request, db: SessionDep) -> Any:
     return render(
         request, "notifications/list.html", {"rows": rows, "unread": service.unread_count(db, principal)}
     )
-
-
-def _csrf_ok(request: Request, sent: str) -> bool:
-    expected = getattr(request.state, "csrf_token", "")
-    return bool(expected) and secrets.compare_digest(sent, expected)
 
 
 @router.post("/read-all")

@@ -8,7 +8,6 @@ nothing. A test message is sent at once and the page comes back with its outcome
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -33,6 +32,7 @@ from toancanh.modules.notifications.delivery import Dispatcher
 from toancanh.modules.notifications.models import NotificationRoute
 from toancanh.modules.notifications.schemas import SEVERITIES, RouteIn, WebhookIn
 from toancanh.web import render
+from toancanh.web.pages import csrf_ok as _csrf_ok
 from toancanh.web.pages import locale_of, page_principal
 
 router = APIRouter(prefix="/notifications/channels")
@@ -118,11 +118,6 @@ def _t(locale: str) -> Callable[[str, str], str]:
 def _labels(table: dict[str, tuple[str, str]], locale: str) -> dict[str, str]:
     i = 0 if locale == "vi" else 1
     return {k: v[i] for k, v in table.items()}
-
-
-def _csrf_ok(request: Request, sent: str) -> bool:
-    expected = getattr(request.state, "csrf_token", "")
-    return bool(expected) and secrets.compare_digest(sent, expected)
 
 
 def _manager(request: Request, db: Session) -> Principal | Response:

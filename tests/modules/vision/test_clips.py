@@ -160,3 +160,50 @@ def test_live_camera_event_gets_its_clip(client: Any, world: Any, db: Any, app: 
     assert sniff(data) == "video/mp4"
     count, _ = _frames(data)
     assert count >= 10 and 1.4 <= clip_ref["seconds"] <= 1.5 + 1.3
+
+
+def test_clips_come_from_the_main_stream_when_the_camera_has_one(
+    client: Any, world: Any, db: Any, app: Any, settings: Any
+) -> None:
+    """The substream is analysed, the evidence is cut from the main stream: full resolution, never decoded."""
+    from tests.modules.cameras.conftest import camera_body
+    from tests.modules.vision.conftest import H, W
+    from tests.modules.vision.test_events import UP_LINE
+
+    media = (settings.data_dir / "media").resolve()
+    sub = make_clip(media / "across-sub.mp4", across, 5.0)
+    main = make_clip(media / "across-main.mp4", across, 5.0, size=(W * 2, H * 2))
+    body = camera_body(world, source_kind="file", substream_url=f"file://{sub}", main_url=f"file://{main}")
+    cam = client.post("/api/v1/cameras", json=body, headers=world.auth("op_a")).json()
+    line = {
+        "kind": "line",
+        "name": "Vạch cổng",
+        "points": UP_LINE,
+        "direction": "both",
+        "purposes": ["crossing"],
+    }
+    assert (
+        client.post(f"/api/v1/cameras/{cam['id']}/zones", json=line, headers=world.auth("op_a")).status_code
+        == 201
+    )
+    quick = settings.model_copy(update={"vision_clip_before_s": 1.0, "vision_clip_after_s": 0.5})
+    runner = service.runner_for(db, app.state.blobs, quick, cam["id"])
+    assert runner.clip_source is not None and runner.clip_source.url.endswith("across-main.mp4")
+    runner.start()
+    try:
+
+        def with_clip() -> list[Event]:
+            with db.session() as s:
+                found = s.scalars(select(Event).where(Event.category == "vision.line_crossing"))
+                return [e for e in found if any(x["kind"] == "clip" for x in e.evidence)]
+
+        events = wait_for(with_clip, timeout=30, what=f"an event with its clip ({runner.stats})")
+    finally:
+        runner.stop()
+    clip_ref = next(x for x in events[0].evidence if x["kind"] == "clip")
+    data = app.state.blobs.read(clip_ref["ref"])
+    with av.open(io.BytesIO(data)) as c:
+        v = c.streams.video[0]
+        assert (v.codec_context.width, v.codec_context.height) == (W * 2, H * 2)  # the main stream's
+        assert sum(1 for _ in c.decode(video=0)) >= 10
+    assert runner.stats.decoded > 0  # the substream was decoded for the analysis

@@ -29,6 +29,7 @@ from toancanh.modules.cameras.stream import Source as Source
 from toancanh.modules.cameras.stream import StreamError as StreamError  # re-exported for modules/vision
 from toancanh.modules.cameras.stream import encode_jpeg as encode_jpeg
 from toancanh.modules.cameras.stream import frames as frames
+from toancanh.modules.cameras.stream import packets as packets
 from toancanh.modules.cameras.stream import to_image as to_image
 from toancanh.modules.cameras.vault import Vault as Vault
 from toancanh.settings import Settings

@@ -145,6 +145,42 @@ def frames(
         container.close()
 
 
+def packets(source: Source, stop: threading.Event | None = None) -> Generator[tuple[Any, Any], None, None]:
+    """Encoded video packets with their stream, demuxed and never decoded (recording costs almost nothing),
+    until the stream ends (StreamError) or `stop` is set; a file plays in real time, looped, like `frames`."""
+    stop = stop or threading.Event()
+    container = open_container(source)
+    try:
+        stream = container.streams.video[0]
+        start, loop_offset, last = time.monotonic(), 0.0, 0.0
+        while not stop.is_set():
+            n = 0
+            try:
+                for packet in container.demux(stream):
+                    if stop.is_set():
+                        return
+                    if packet.size == 0:
+                        continue
+                    if source.kind == "file" and packet.pts is not None:
+                        at = loop_offset + float(packet.pts * stream.time_base)
+                        last = max(last, at)
+                        delay = start + at - time.monotonic()
+                        if delay > 0 and stop.wait(delay):
+                            return
+                    n += 1
+                    yield packet, stream
+            except (av.FFmpegError, OSError) as exc:
+                raise StreamError(_reason(exc)) from exc
+            if source.kind != "file":
+                raise StreamError("stream ended")
+            if n == 0:
+                raise StreamError("the file has no frames")
+            loop_offset = last + 1.0 / float(stream.average_rate or 10)
+            container.seek(0)
+    finally:
+        container.close()
+
+
 def _play_file(
     container: Any, stream: Any, stop: threading.Event, skip: int = 0, on_packet: PacketHook | None = None
 ) -> Iterator[Any]:

@@ -163,8 +163,13 @@ class PipelineRunner:
         backoff_max_s: float = 60.0,
         clock: Callable[[], datetime] | None = None,
         clips: ClipRecorder | None = None,
+        clip_source: Source | None = None,
     ) -> None:
         self.source, self.pipeline, self.sink, self.clips = source, pipeline, sink, clips
+        # the stream the evidence clips are cut from: the main stream (full resolution), read apart and
+        # only demuxed; None: the analysed substream's own packets
+        self.clip_source = clip_source if clips is not None else None
+        self._t0 = time.monotonic()
         self.name, self.backoff_s, self.backoff_max_s = name, backoff_s, backoff_max_s
         self.clock = clock or (lambda: datetime.now().astimezone())
         self.stats = RunnerStats()
@@ -174,10 +179,13 @@ class PipelineRunner:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        self._t0 = time.monotonic()  # the clock of event times and clip packets alike
         self._threads = [
             threading.Thread(target=self._read, name=f"{self.name}-read", daemon=True),
             threading.Thread(target=self._analyse, name=f"{self.name}-analyse", daemon=True),
         ]
+        if self.clip_source is not None:
+            self._threads.append(threading.Thread(target=self._record, name=f"{self.name}-main", daemon=True))
         for th in self._threads:
             th.start()
         if self.clips is not None:
@@ -199,9 +207,9 @@ class PipelineRunner:
 
     def _read(self) -> None:
         backoff = self.backoff_s
-        t0 = time.monotonic()
+        t0 = self._t0
         sampler = FrameSampler(self.pipeline.config.detect_fps)
-        clips = self.clips
+        clips = self.clips if self.clip_source is None else None
         hook = (lambda p, st: clips.on_packet(p, st, time.monotonic() - t0)) if clips is not None else None
         while not self._stop.is_set():
             try:
@@ -221,6 +229,24 @@ class PipelineRunner:
                 self.stats.errors += 1
                 self.stats.last_error = str(exc)
                 log.info("%s: stream lost (%s), again in %.1f s", self.name, exc, backoff)
+            if self._stop.wait(backoff):
+                return
+            backoff = min(backoff * 2, self.backoff_max_s)
+
+    def _record(self) -> None:
+        """Feed the main stream's packets to the clip ring; a lost main stream is opened again after a
+        back-off (the analysis of the substream goes on meanwhile)."""
+        assert self.clips is not None and self.clip_source is not None
+        backoff = self.backoff_s
+        while not self._stop.is_set():
+            try:
+                for packet, stream in cameras.packets(self.clip_source, self._stop):
+                    self.clips.on_packet(packet, stream, time.monotonic() - self._t0)
+                    backoff = self.backoff_s
+            except cameras.StreamError as exc:
+                self.stats.errors += 1
+                self.stats.last_error = f"main stream: {exc}"
+                log.info("%s: main stream lost (%s), again in %.1f s", self.name, exc, backoff)
             if self._stop.wait(backoff):
                 return
             backoff = min(backoff * 2, self.backoff_max_s)

@@ -198,7 +198,10 @@ def runner_for(
             raise LookupError(f"camera {camera_id} not found")
         config = config or pipeline_config(camera)
         pipeline = build_pipeline(s, camera, config, detector=detector(config) if detector else None)
-        source = cameras.source_of(camera, cameras.Vault.from_settings(settings), settings)
+        vault = cameras.Vault.from_settings(settings)
+        source = cameras.source_of(camera, vault, settings)
+        # evidence from the main stream (full resolution) when the camera has one
+        main = cameras.source_of(camera, vault, settings, main=True) if camera.main_url else None
     before, after = settings.vision_clip_before_s, settings.vision_clip_after_s
     clips = None
     if before > 0 or after > 0:
@@ -213,4 +216,5 @@ def runner_for(
         backoff_s=settings.camera_backoff_initial_s,
         backoff_max_s=settings.camera_backoff_max_s,
         clips=clips,
+        clip_source=main,
     )

@@ -58,9 +58,51 @@ def week(
     entries = list_entries(
         db, principal, unit_id=unit.id, since=start, until=end, published=True if published_only else None
     )
-    rows = summaries(db, entries)
+    return _layout(unit, monday, summaries(db, entries))
+
+
+# What the public schedule shows of an entry: what an official weekly schedule prints, not the internal notes,
+# the conflicts or the people's ids.
+PUBLIC_FIELDS = ("title", "place", "starts_at", "ends_at", "owner", "participants", "host")
+
+
+def public_week(db: Session, unit_id: int, monday: date) -> dict[str, Any]:
+    """The published entries of a unit's week, for everyone (lịch công tác tuần công khai)."""
+    unit = get_unit(db, unit_id)
+    start, end = week_bounds(monday)
+    entries = db.scalars(
+        select(CalendarEntry)
+        .where(
+            CalendarEntry.unit_id == unit.id,
+            CalendarEntry.published.is_(True),
+            CalendarEntry.ends_at > start,
+            CalendarEntry.starts_at < end,
+        )
+        .order_by(CalendarEntry.starts_at, CalendarEntry.id)
+        .limit(500)
+    ).all()
+    rows = [
+        {
+            **{k: r[k] for k in PUBLIC_FIELDS},
+            "owner_user_id": bool(r["owner_user_id"]),  # only whether a leader or an agency: the row order
+            "owner_agency_id": bool(r["owner_agency_id"]),
+            "conflict": False,
+            "meeting_id": None,
+        }
+        for r in summaries(db, entries)
+    ]
+    return _layout(unit, monday, rows)
+
+
+def public_units(db: Session) -> list[Unit]:
+    """The units that have published a schedule."""
+    ids = select(CalendarEntry.unit_id).where(CalendarEntry.published.is_(True)).distinct()
+    return list(db.scalars(select(Unit).where(Unit.id.in_(ids)).order_by(Unit.path)))
+
+
+def _layout(unit: Unit, monday: date, rows: list[dict[str, Any]]) -> dict[str, Any]:
     days = [monday + timedelta(days=i) for i in range(7)]
-    owners: dict[tuple[int, str, int], dict[str, Any]] = {}
+    owners: dict[tuple[int, str, Any], dict[str, Any]] = {}
     for r in rows:
         local = datetime.fromisoformat(r["starts_at"]).astimezone(VN_TZ)
         day = max(local.date(), monday)  # an entry begun last week shows on Monday
@@ -77,7 +119,7 @@ def week(
         )
         row["cells"].setdefault(day.isoformat(), {"morning": [], "afternoon": []})[period].append(r)
     return {
-        "unit": {"id": unit.id, "name": unit.name},
+        "unit": {"id": unit.id, "name": unit.name, "code": unit.code},
         "week": week_label(monday),
         "previous": week_label(monday - timedelta(days=7)),
         "next": week_label(monday + timedelta(days=7)),

@@ -8,6 +8,7 @@ from toancanh.core.modules import Module, NavItem
 from toancanh.modules.direction import (
     api,
     calendar_api,
+    calendar_form,
     calendar_public,
     calendar_web,
     deadlines,
@@ -31,7 +32,14 @@ module = Module(
     title_en="Direction and operation",
     # /ranking and /stats are declared before /{task_id}
     routers=[api.directives, api.tasks, edocs_api.router, calendar_api.entries, calendar_api.meeting_router],
-    web_routers=[edocs_web.router, calendar_web.router, calendar_public.router, mobile.router, web.router],
+    web_routers=[
+        edocs_web.router,
+        calendar_form.router,
+        calendar_web.router,
+        calendar_public.router,
+        mobile.router,
+        web.router,
+    ],
     permissions={
         "leader": {"direction.read", "direction.issue", "edocuments.write", "calendar.write"},
         "operator": {"direction.read", "edocuments.write", "calendar.write"},

@@ -96,10 +96,20 @@ def seed_demo(db: Database, seed: int = 664) -> bool:
         seed_calendar(s, demo_blobs(db))
         _notification_routes(s)
         seed_indicators(s, commune, hamlets, seed)
+        _media(s, commune)
     from toancanh.demo.alert_scenarios import seed_alerts
 
     seed_alerts(db)
     return True
+
+
+def _media(s: Session, commune: Unit) -> None:
+    from toancanh.core.auth.service import principal_for
+    from toancanh.demo.media import seed_media
+
+    admin = s.scalar(select(User).where(User.username == "admin"))
+    assert admin is not None
+    seed_media(s, commune, principal_for(s, admin))
 
 
 def _commune(s: Session, geo: DemoGeography) -> Unit:

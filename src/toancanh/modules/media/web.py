@@ -87,6 +87,17 @@ def items_page(
         db,
         principal,
         items=[service.item_summary(i, topics[i.id]) for i in items],
+        points=[
+            {
+                "lat": i.lat,
+                "lon": i.lon,
+                "label": i.title,
+                "href": f"/media/items/{i.id}",
+                "kind": i.sentiment,
+            }
+            for i in items
+            if i.lat is not None and i.lon is not None
+        ],
         total=total,
         offset=offset,
         topics=service.list_topics(db, principal),

@@ -11,7 +11,7 @@ from fastapi import Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from toancanh.core.api.deps import current_principal
+from toancanh.core.api.deps import current_principal, principal_in_own_session
 from toancanh.core.auth.scope import Principal
 from toancanh.core.errors import Forbidden, Unauthorized
 from toancanh.modules.ngsild import context
@@ -124,15 +124,24 @@ def principal_of(request: Request, db: Session) -> Principal:
 
 
 async def run(request: Request, work: Callable[[Session, Principal], T]) -> T:
-    """Run `work` in one transaction on a worker thread, with the caller authenticated."""
+    """Run `work` in one transaction on a worker thread, with the caller authenticated. A GET reads in a
+    read-only session: on SQLite a long query over many entities must not hold the write lock against every
+    writer (the lease keeper, ingestion, other requests) for its whole length."""
+    database = request.app.state.db
+    reading = request.method in ("GET", "HEAD")
 
     def call() -> T:
-        with request.app.state.db.session() as db:
-            principal = principal_of(request, db)
-            try:
-                return work(db, principal)
-            except Forbidden as exc:
-                raise NgsiError("Forbidden", exc.message_en) from None
+        try:
+            if reading:
+                principal = principal_in_own_session(request)
+                with database.read_session() as db:
+                    return work(db, principal)
+            with database.session() as db:
+                return work(db, principal_of(request, db))
+        except Unauthorized as exc:
+            raise NgsiError("Unauthorized", exc.message_en) from None
+        except Forbidden as exc:
+            raise NgsiError("Forbidden", exc.message_en) from None
 
     return await run_in_threadpool(call)
 

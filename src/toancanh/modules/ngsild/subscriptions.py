@@ -379,7 +379,8 @@ class Notifier:
         )
 
     def _plan(self, eid: str, changed: list[str] | None) -> list[Outgoing]:
-        with self.db.session() as db:
+        # only reads: on SQLite it must not queue for the write lock once per entity change
+        with self.db.read_session() as db:
             if eid.startswith("asset:"):
                 asset = db.get(Asset, int(eid[6:]))
                 if asset is None:

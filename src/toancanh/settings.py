@@ -28,6 +28,8 @@ DEFAULT_MODULES = [
     "ngsild",
     "gis",
     "media",
+    "health",
+    "facilities",
 ]
 
 

@@ -208,3 +208,22 @@ def unit_index(db: Session, holder: Any) -> Any:
     index = UnitIndex((i, b, lv) for i, b, lv in rows if b)
     holder.unit_index = (tuple(stamp), index)
     return index
+
+
+def commune_map(db: Session, within: str | None = None) -> tuple[dict[int, int | None], dict[int, int]]:
+    """({commune id: population}, {unit id: the id of its commune}) for every commune under the path `within`
+    (all when None) and every unit at or below a commune. A commune is the second segment of a unit's path
+    (/province/commune/hamlet/), so one read of the units answers for the whole tree."""
+    stmt = select(Unit.id, Unit.path, Unit.level, Unit.population)
+    if within:
+        stmt = stmt.where(Unit.path.startswith(within))
+    rows = list(db.execute(stmt.where(Unit.level >= LEVEL_COMMUNE)))
+    by_path = {path: uid for uid, path, level, _ in rows if level == LEVEL_COMMUNE}
+    communes = {uid: pop for uid, _, level, pop in rows if level == LEVEL_COMMUNE}
+    commune_of: dict[int, int] = {}
+    for uid, path, _, _ in rows:
+        parts = path.split("/")  # ["", province, commune, ...]
+        cid = by_path.get("/".join(parts[:3]) + "/") if len(parts) > 3 else None
+        if cid is not None:
+            commune_of[uid] = cid
+    return communes, commune_of

@@ -61,6 +61,31 @@ def test_event_exists_only_if_the_change_committed(db: Any) -> None:
         assert rows[0].unit_path == "/01/"
 
 
+def test_many_events_at_once_keep_their_units_and_the_transaction(db: Any) -> None:
+    with db.session() as s:
+        prov = add_unit(s, code="01", name="Hà Nội", kind="thành phố trung ương")
+        commune = add_unit(s, code="00664", name="Xã Đại Thanh", kind="xã", parent=prov)
+        n = outbox.emit_many(
+            s,
+            [
+                ("toancanh.test.thing.changed", {"n": i}, commune.id if i % 2 else None, "health")
+                for i in range(7)
+            ],
+        )
+        assert n == 7
+    with pytest.raises(ValueError), db.session() as s:  # one bad subject: nothing of the batch is recorded
+        outbox.emit_many(s, [("toancanh.test.ok", {}, None, None), ("bad subject", {}, None, None)])
+    with pytest.raises(RuntimeError), db.session() as s:
+        outbox.emit_many(s, [("toancanh.test.thing.changed", {"n": 99}, None, None)])
+        raise RuntimeError("the change failed")
+    with db.session() as s:
+        rows = s.scalars(select(OutboxEvent).order_by(OutboxEvent.id)).all()
+        assert [r.data["n"] for r in rows] == list(range(7))
+        assert [r.unit_path for r in rows] == [None, "/01/00664/"] * 3 + [None]
+        assert len({r.uid for r in rows}) == 7 and all(r.domain == "health" for r in rows)
+        assert outbox.emit_many(s, []) == 0
+
+
 def test_invalid_subjects_are_refused(db: Any) -> None:
     with db.session() as s:
         for bad in ("", "toancanh..x", "toancanh.*", "has space", "toancanh.>"):

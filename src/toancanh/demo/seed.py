@@ -32,6 +32,7 @@ DEMO_PASSWORDS: dict[str, tuple[str, str]] = {
     "trucban": ("trucban-daithanh", "operator"),
     "congan": ("congan-daithanh", "agency_staff"),
     "truonghoc": ("truonghoc-daithanh", "agency_staff"),
+    "yte": ("yte-daithanh", "agency_staff"),
     "xem": ("xem-daithanh", "viewer"),
     "nguoidan": ("nguoidan-daithanh", "citizen"),
 }
@@ -63,6 +64,12 @@ _USERS: dict[str, dict[str, Any]] = {
         "unit": "00664",
         "domains": ["education"],
         "agency": "phong-vhxh",
+    },
+    "yte": {
+        "full_name": "Đỗ Thị Lan (Trạm Y tế xã)",
+        "unit": "00664",
+        "domains": ["health"],  # a health-sector grant: sees case data unanonymized
+        "agency": "tram-y-te",
     },
     "xem": {"full_name": "Khách tham quan", "unit": "00664"},
     "nguoidan": {"full_name": "Người dân", "unit": "00664"},
@@ -97,6 +104,7 @@ def seed_demo(db: Database, seed: int = 664) -> bool:
         _notification_routes(s)
         seed_indicators(s, commune, hamlets, seed)
         _media(s, commune)
+        _health(s, commune, hamlets, seed)
     from toancanh.demo.alert_scenarios import seed_alerts
 
     seed_alerts(db)
@@ -110,6 +118,17 @@ def _media(s: Session, commune: Unit) -> None:
     admin = s.scalar(select(User).where(User.username == "admin"))
     assert admin is not None
     seed_media(s, commune, principal_for(s, admin))
+
+
+def _health(s: Session, commune: Unit, hamlets: dict[str, Unit], seed: int) -> None:
+    from toancanh.core.auth.service import principal_for
+    from toancanh.demo.health import seed_epidemic, seed_facilities
+
+    admin = s.scalar(select(User).where(User.username == "admin"))
+    assert admin is not None
+    rnd = random.Random(seed + 10)
+    seed_facilities(s, hamlets, principal_for(s, admin), rnd)
+    seed_epidemic(s, commune, hamlets, rnd)
 
 
 def _commune(s: Session, geo: DemoGeography) -> Unit:

@@ -33,9 +33,10 @@ def hworld(world: Any, db: Any) -> Any:
             world.tokens[who], _ = open_session(s, user, kind="token", hours=1, now=utcnow())
         from toancanh.core.units import Unit
 
-        # populations for the rates: A 25,000 people, B 10,000
+        # populations for the rates: A 25,000 people, B 10,000, hamlet H1 5,000
         s.get(Unit, world.units["A"].id).population = 25_000
         s.get(Unit, world.units["B"].id).population = 10_000
+        s.get(Unit, world.units["H1"].id).population = 5_000  # H2 has none: no rate, flagged
     return world
 
 

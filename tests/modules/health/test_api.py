@@ -55,10 +55,14 @@ def test_levels_from_registered_cases(client: Any, hworld: Any, db: Any) -> None
     r = client.post("/api/v1/health/levels/compute", json={"week": WEEK}, headers=w.auth("cdc_prov"))
     assert r.status_code == 200, r.text
     run = r.json()["runs"][0]
-    assert run["communes"] == 2
+    assert run["communes"] == 2 and run["units"] == 4  # two communes, two hamlets
     levels = client.get(f"/api/v1/health/levels?week={WEEK}", headers=w.auth("leader_a")).json()
     by_code = {i["unit_code"]: i for i in levels["items"]}
-    assert set(by_code) == {"00664"}  # leader_a sees only commune A
+    assert set(by_code) == {"00664", "0066401"}  # leader_a sees only commune A and its hamlets
+    # hamlet H1 (5,000 people) had the 5 community cases: 100 / 100,000, band 3, A's high coverage: level 3
+    h1 = by_code["0066401"]
+    assert (h1["level"], h1["inputs"]["rate"], h1["inputs"]["band"]) == (3, 100.0, 3)
+    # H2 has no population and no case: nothing to assess, no row
     a = by_code["00664"]
     assert a["level"] == 2 and a["colour"] == "#f2c500"
     assert a["inputs"]["community_cases"] == 5 and a["inputs"]["all_cases"] == 8
@@ -67,18 +71,18 @@ def test_levels_from_registered_cases(client: Any, hworld: Any, db: Any) -> None
     b = {i["unit_code"]: i for i in prov["items"]}["00070"]
     assert b["level"] == 2 and b["inputs"]["coverage_high"] is False  # no cases, low coverage
     assert "4800/QĐ-BYT" in prov["citation"]
-    # the event of a change: A's first level is 2 (> 1), B's too
+    # the event of a change: A's first level is 2 (> 1), B's too, H1's 3
     with db.session() as s:
         subjects = list(
             s.scalars(
                 select(OutboxEvent.subject).where(OutboxEvent.subject == "toancanh.health.level.changed")
             )
         )
-    assert len(subjects) == 2
+    assert len(subjects) == 3
     # recomputing changes nothing and raises no new event; a capacity not met raises A to 3
     client.post("/api/v1/health/levels/compute", json={"week": WEEK}, headers=w.auth("cdc_prov"))
     with db.session() as s:
-        assert s.scalar(select(func.count()).select_from(HealthLevel)) == 2
+        assert s.scalar(select(func.count()).select_from(HealthLevel)) == 3
     r = post(
         client,
         w,
@@ -88,7 +92,8 @@ def test_levels_from_registered_cases(client: Any, hworld: Any, db: Any) -> None
     )
     assert r.status_code == 201
     client.post("/api/v1/health/levels/compute", json={"week": WEEK}, headers=w.auth("cdc_prov"))
-    a = client.get(f"/api/v1/health/levels?week={WEEK}", headers=w.auth("leader_a")).json()["items"][0]
+    items = client.get(f"/api/v1/health/levels?week={WEEK}", headers=w.auth("leader_a")).json()["items"]
+    a = next(i for i in items if i["unit_code"] == "00664")
     assert a["level"] == 3 and "capacity_not_met" in a["inputs"]["flags"]
     # the next week with no cases: A goes back to 1 (high coverage), history keeps both weeks
     nxt = week_code(LAST_MONDAY + timedelta(days=7))
@@ -97,7 +102,7 @@ def test_levels_from_registered_cases(client: Any, hworld: Any, db: Any) -> None
     assert [(i["week"], i["level"]) for i in hist["items"]] == [(nxt, 2), (WEEK, 3)]  # capacity still not met
     assert hist["items"][0]["previous_level"] == 3
     geo = client.get(f"/api/v1/health/levels.geojson?week={WEEK}", headers=w.auth("leader_health")).json()
-    assert {f["properties"]["unit_code"] for f in geo["features"]} == {"00664", "00070"}
+    assert {f["properties"]["unit_code"] for f in geo["features"]} == {"00664", "00070", "0066401"}
     assert all(f["geometry"]["type"] == "Polygon" for f in geo["features"])
 
 
@@ -258,3 +263,14 @@ def test_update_and_overview(client: Any, hworld: Any) -> None:
     assert ov["lockdowns"] == {"points": 1, "households": 12, "people": 47}
     assert ov["in_quarantine"] == {"home": 1}
     assert client.get("/api/v1/health/overview", headers=w.auth("op_b")).json()["lockdowns"]["points"] == 0
+
+
+def test_cases_without_population_are_flagged(client: Any, hworld: Any) -> None:
+    w = hworld
+    assert post(client, w, "cdc_a", "cases", case_body(w, "H2-1", unit="H2")).status_code == 201
+    client.post("/api/v1/health/levels/compute", json={"week": WEEK}, headers=w.auth("cdc_a"))
+    items = client.get(f"/api/v1/health/levels?week={WEEK}", headers=w.auth("cdc_a")).json()["items"]
+    h2 = next(i for i in items if i["unit_code"] == "0066402")
+    assert h2["level"] is None and h2["inputs"]["flags"] == ["no_population"] and h2["colour"] == "#8a97a6"
+    # cdc_a's grant covers commune A only: B was not computed
+    assert {i["unit_code"] for i in items} == {"00664", "0066401", "0066402"}

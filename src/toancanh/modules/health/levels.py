@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -68,6 +68,9 @@ class Criteria(_Strict):
     name_en: str = Field(default="", max_length=200)
     citation: str = Field(min_length=1, max_length=4000)
     period_days: int = Field(default=7, ge=1, le=31)
+    scales: list[Literal[2, 3]] = Field(
+        default=[2], min_length=1
+    )  # 2: communes; 3: hamlets, residential groups
     incidence: Incidence
     metrics: dict[str, Metric] = Field(default_factory=dict)
     coverage: list[CoverageRule] = Field(default_factory=list, max_length=10)

@@ -37,7 +37,7 @@ from toancanh.core.db import Base, Database, utcnow
 from toancanh.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from toancanh.core.geo import GeoError, shape_from_geojson
 from toancanh.core.tasks import run_every, spawn_leased
-from toancanh.core.units import Unit, commune_map
+from toancanh.core.units import LEVEL_SUBUNIT, Unit, commune_map
 from toancanh.core.worktime import VN_TZ
 from toancanh.modules.health import schemas
 from toancanh.modules.health.levels import (
@@ -612,6 +612,7 @@ class WeekRun:
     criteria: str
     week: str
     communes: int = 0
+    units: int = 0
     changed: list[dict[str, Any]] = field(default_factory=list)
     by_level: dict[str, int] = field(default_factory=dict)
 
@@ -620,6 +621,7 @@ class WeekRun:
             "criteria": self.criteria,
             "week": self.week,
             "communes": self.communes,
+            "units": self.units,
             "changed": len(self.changed),
             "by_level": self.by_level,
         }
@@ -645,6 +647,14 @@ def compute_week(
     start = week_start(week)
     end = start + timedelta(days=c.period_days - 1)
     communes, commune_of = commune_map(db, within)
+    places: dict[int, int | None] = dict(
+        communes
+    )  # the units assessed: communes, and hamlets if the table says
+    if LEVEL_SUBUNIT in c.scales:
+        sub = select(Unit.id, Unit.population).where(Unit.level == LEVEL_SUBUNIT)
+        if within:
+            sub = sub.where(Unit.path.startswith(within))
+        places.update(_pairs(db.execute(sub).tuples()))
     community: dict[int, int] = defaultdict(int)
     every: dict[int, int] = defaultdict(int)
     counted = (
@@ -655,12 +665,11 @@ def compute_week(
         .group_by(HealthCase.unit_id, HealthCase.detected_in)
     )
     for uid, where, n in db.execute(counted):
-        cid = commune_of.get(uid)
-        if cid is None:
-            continue
-        every[cid] += n
-        if where == "community":
-            community[cid] += n
+        targets = {t for t in (commune_of.get(uid), uid if uid in places else None) if t is not None}
+        for target in targets:
+            every[target] += n
+            if where == "community":
+                community[target] += n
     vacc = _latest_before(db, HealthVaccination, c.disease, end)
     cap = _latest_before(db, HealthCapacity, c.disease, end)
     prev_week = week_code(start - timedelta(days=7))
@@ -679,12 +688,15 @@ def compute_week(
         ).tuples()
     )
     now = now or utcnow()
-    run = WeekRun(code, week, communes=len(communes))
+    run = WeekRun(code, week, communes=len(communes), units=len(places))
     inserts, updates = [], []
     counts: dict[str, int] = defaultdict(int)
-    for cid, population in communes.items():
-        v = vacc.get(cid)
-        k = cap.get(cid)
+    for cid, population in places.items():
+        if not population and not every[cid] and cid not in existing:
+            continue  # nothing to assess: no population and no case (a commune the locality has not set up)
+        parent = commune_of.get(cid, cid)  # a hamlet without figures of its own takes its commune's
+        v = vacc.get(cid) or vacc.get(parent)
+        k = cap.get(cid) or cap.get(parent)
         x = WeekInputs(population, community[cid], every[cid], v.counts if v else None, k.met if k else None)
         res = evaluate(c, x)
         inputs = {
@@ -720,14 +732,18 @@ def compute_week(
         db.execute(insert(HealthLevel), inserts)
     if updates:
         db.execute(update(HealthLevel), updates)
-    for ch in run.changed:
-        outbox.emit(
-            db,
-            "toancanh.health.level.changed",
-            {**ch, "criteria": code, "week": week, **describe(c, ch["level"])},
-            unit_id=ch["unit_id"],
-            domain=DOMAIN,
-        )
+    outbox.emit_many(
+        db,
+        (
+            (
+                "toancanh.health.level.changed",
+                {**ch, "criteria": code, "week": week, **describe(c, ch["level"])},
+                ch["unit_id"],
+                DOMAIN,
+            )
+            for ch in run.changed
+        ),
+    )
     run.by_level = dict(sorted(counts.items()))
     return run
 
@@ -771,7 +787,7 @@ def levels(
     crow = criteria_row(db, code)
     c = criteria_of(crow)
     stmt = (
-        select(HealthLevel, Unit.code, Unit.name)
+        select(HealthLevel, Unit.code, Unit.name, Unit.level)
         .join(Unit, Unit.id == HealthLevel.unit_id)
         .where(HealthLevel.criteria_id == crow.id, scope_condition(principal, HealthLevel, READ))
     )
@@ -784,14 +800,15 @@ def levels(
                     HealthLevel.criteria_id == crow.id
                 )
             )
-        stmt = stmt.where(HealthLevel.week == (week or "")).order_by(Unit.code)
+        stmt = stmt.where(HealthLevel.week == (week or "")).order_by(Unit.level, Unit.code)
     items = []
-    for lv, ucode, uname in db.execute(stmt):
+    for lv, ucode, uname, ulevel in db.execute(stmt):
         items.append(
             {
                 "unit_id": lv.unit_id,
                 "unit_code": ucode,
                 "unit_name": uname,
+                "unit_level": ulevel,
                 "week": lv.week,
                 "week_start": lv.week_start.isoformat(),
                 "previous_level": lv.previous_level,

@@ -19,17 +19,26 @@
   var control = L.control.layers(null, overlays, { collapsed: false }).addTo(map);
   get(el.dataset.levels).then(function (fc) {
     if (!fc) return;
-    var layer = L.geoJSON(fc, {
-      style: function (f) { return { color: "#08131f", weight: 1, fillColor: f.properties.colour, fillOpacity: 0.55 }; },
-      onEachFeature: function (f, l) {
-        var p = f.properties;
-        l.bindPopup("<b>" + esc(p.unit_name) + "</b><br>" + esc(p.name) +
-          (p.rate != null ? "<br>" + esc(p.rate.toFixed(1)) + " / 100.000" : ""));
-      }
-    }).addTo(map);
-    control.addOverlay(layer, el.dataset.levelsName || "Cấp độ dịch");
-    if (fc.features.length) map.fitBounds(layer.getBounds(), { padding: [10, 10] });
-    el.dataset.communes = String(fc.features.length);
+    var names = { 2: "Cấp độ dịch: xã, phường", 3: "Cấp độ dịch: thôn, tổ dân phố" };
+    var all = [];
+    [2, 3].forEach(function (lvl) {
+      var feats = fc.features.filter(function (f) { return f.properties.unit_level === lvl; });
+      if (!feats.length) return;
+      var layer = L.geoJSON({ type: "FeatureCollection", features: feats }, {
+        style: function (f) {
+          return { color: "#08131f", weight: lvl === 2 ? 3 : 1, fillColor: f.properties.colour, fillOpacity: lvl === 2 ? 0.25 : 0.55 };
+        },
+        onEachFeature: function (f, l) {
+          var p = f.properties;
+          l.bindPopup("<b>" + esc(p.unit_name) + "</b><br>" + esc(p.name) +
+            (p.rate != null ? "<br>" + esc(p.rate.toFixed(1)) + " ca / 100.000 dân / tuần" : ""));
+        }
+      }).addTo(map);
+      control.addOverlay(layer, names[lvl]);
+      all = all.concat(feats);
+    });
+    if (all.length) map.fitBounds(L.geoJSON({ type: "FeatureCollection", features: all }).getBounds(), { padding: [10, 10] });
+    el.dataset.communes = String(all.length);
   }).catch(function () {});
   get(el.dataset.layers).then(function (fc) {
     if (!fc) return;
